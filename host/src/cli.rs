@@ -1,0 +1,148 @@
+//! The command line, built from the settings table so every setting has exactly one flag.
+
+use crate::config::spec::{SPECS, Scope};
+use clap::{Arg, ArgAction, ArgMatches, Command};
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+/// What the user asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subcommand {
+    /// Run the worker against the configured server (also the default with no subcommand).
+    Run,
+    /// Run the worker, starting the embedded dev server first when nothing answers.
+    Dev,
+}
+
+/// The parsed command line: which command, the flag values by setting key, and `--config`.
+#[derive(Debug)]
+pub struct Cli {
+    /// The subcommand.
+    pub command: Subcommand,
+    /// Setting key → raw flag text, only for flags given.
+    pub flags: HashMap<&'static str, String>,
+    /// The TOML file given with `--config`.
+    pub config_file: Option<PathBuf>,
+}
+
+fn command() -> Command {
+    let mut root = Command::new("wasm-worker")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about("A Temporal worker that runs workflows and activities from WebAssembly components")
+        .long_about(
+            "A Temporal worker that runs workflows and activities from WebAssembly components.\n\
+             Settings come from flags, then environment variables, then --config FILE, then defaults.",
+        )
+        .arg(
+            Arg::new("config")
+                .long("config")
+                .value_name("FILE")
+                .global(true)
+                .help("TOML file with settings (keys as in the README's configuration table)"),
+        )
+        .subcommand(Command::new("run").about("Run the worker against the configured server (the default)"))
+        .subcommand(
+            Command::new("dev")
+                .about("Run the worker; start `temporal server start-dev` first if no server answers"),
+        );
+    for spec in SPECS {
+        let arg = Arg::new(spec.key)
+            .long(spec.flag)
+            .value_name(spec.value_name)
+            .help(spec.help)
+            .action(ArgAction::Set);
+        root = match spec.scope {
+            Scope::Worker => root.arg(arg.global(true)),
+            Scope::Dev => root.mut_subcommand("dev", |dev| dev.arg(arg)),
+        };
+    }
+    root
+}
+
+/// Parses `args` (including the program name). Errors are clap's, printed by the caller with
+/// exit code 2 for usage errors.
+pub fn parse<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let matches = command().try_get_matches_from(args)?;
+    let (command, sub) = match matches.subcommand() {
+        Some(("dev", m)) => (Subcommand::Dev, Some(m)),
+        Some(("run", m)) => (Subcommand::Run, Some(m)),
+        _ => (Subcommand::Run, None),
+    };
+    let mut flags = HashMap::new();
+    let lookup = |m: &ArgMatches, key: &str| m.try_get_one::<String>(key).ok().flatten().cloned();
+    for spec in SPECS {
+        let value = sub
+            .and_then(|m| lookup(m, spec.key))
+            .or_else(|| lookup(&matches, spec.key));
+        if let Some(v) = value {
+            flags.insert(spec.key, v);
+        }
+    }
+    let config_file = sub
+        .and_then(|m| lookup(m, "config"))
+        .or_else(|| lookup(&matches, "config"))
+        .map(PathBuf::from);
+    Ok(Cli {
+        command,
+        flags,
+        config_file,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_subcommand_means_run() {
+        let cli = parse(["wasm-worker"]).expect("parse");
+        assert_eq!(cli.command, Subcommand::Run);
+        assert!(cli.flags.is_empty());
+    }
+
+    #[test]
+    fn flags_work_before_and_after_the_subcommand() {
+        let cli = parse([
+            "wasm-worker",
+            "--namespace",
+            "a",
+            "dev",
+            "--plugins",
+            "p",
+            "--dev-ui-port",
+            "0",
+        ])
+        .expect("parse");
+        assert_eq!(cli.command, Subcommand::Dev);
+        assert_eq!(cli.flags["namespace"], "a");
+        assert_eq!(cli.flags["plugins_dir"], "p");
+        assert_eq!(cli.flags["dev_ui_port"], "0");
+        let cli = parse([
+            "wasm-worker",
+            "run",
+            "--config",
+            "c.toml",
+            "--task-queue",
+            "q",
+        ])
+        .expect("parse");
+        assert_eq!(cli.config_file, Some(PathBuf::from("c.toml")));
+        assert_eq!(cli.flags["task_queue"], "q");
+    }
+
+    #[test]
+    fn dev_only_flags_are_refused_by_run() {
+        let e = parse(["wasm-worker", "run", "--dev-ui-port", "1"]).expect_err("refused");
+        assert_eq!(e.exit_code(), 2);
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        command().debug_assert();
+    }
+}

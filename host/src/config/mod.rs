@@ -1,0 +1,317 @@
+//! Configuration: flags over environment variables over an optional TOML file (`--config`)
+//! over defaults, resolved and validated once at start.
+//!
+//! The staging is deliberate: [`spec`] lists every setting once; [`sources`] finds each
+//! setting's raw text and remembers where it came from; [`Config::resolve`] parses and
+//! cross-checks the lot and returns the first problem with the flag, variable or file key to
+//! fix. Nothing else in the host reads the environment.
+
+mod parse;
+pub mod sources;
+pub mod spec;
+
+use sources::{Raw, Sources};
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use url::Url;
+
+/// A configuration problem; the process exits with code 2 on any of them.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A value did not parse or failed validation.
+    #[error("{origin}={value}: {reason}")]
+    Invalid {
+        /// The flag, variable or file key the value came from.
+        origin: String,
+        /// The offending text (redacted for secrets).
+        value: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// The `--config` file could not be read or parsed, or holds an unknown key.
+    #[error("config file {}: {reason}", path.display())]
+    File {
+        /// The file given with `--config`.
+        path: PathBuf,
+        /// What was wrong.
+        reason: String,
+    },
+    /// Settings that are valid alone but not together.
+    #[error("{0}")]
+    Conflict(String),
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines (the default).
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+/// TLS towards the Temporal server (Temporal Cloud or a secured cluster).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct TlsConfig {
+    /// PEM client certificate for mTLS (`TEMPORAL_TLS_CLIENT_CERT_PATH`).
+    pub client_cert_path: Option<PathBuf>,
+    /// PEM client key for mTLS (`TEMPORAL_TLS_CLIENT_KEY_PATH`).
+    pub client_key_path: Option<PathBuf>,
+    /// PEM CA that signed the server certificate (`TEMPORAL_TLS_SERVER_CA_CERT_PATH`).
+    pub server_ca_cert_path: Option<PathBuf>,
+    /// Name to verify the server certificate against (`TEMPORAL_TLS_SERVER_NAME`).
+    pub server_name: Option<String>,
+}
+
+impl std::fmt::Debug for TlsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsConfig")
+            .field("client_cert_path", &self.client_cert_path)
+            .field("client_key_path", &self.client_key_path)
+            .field("server_ca_cert_path", &self.server_ca_cert_path)
+            .field("server_name", &self.server_name)
+            .finish()
+    }
+}
+
+/// The resolved configuration of a worker host. Every field names its flag and variable; the
+/// defaults are those of `spec::SPECS`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Temporal frontend (`--address`, `TEMPORAL_ADDRESS`/`TEMPORAL_SERVER_URL`, default
+    /// `localhost:7233`). `https` when TLS is on.
+    pub address: Url,
+    /// Namespace (`--namespace`, `TEMPORAL_NAMESPACE`, default `default`).
+    pub namespace: String,
+    /// Task queue (`--task-queue`, `TEMPORAL_TASK_QUEUE`, default `apex-ingestion-queue`).
+    pub task_queue: String,
+    /// Build ID, the prefix of content-derived IDs (`--build-id`, `TEMPORAL_WORKER_BUILD_ID`,
+    /// default `v1.0.0`).
+    pub build_id: String,
+    /// Worker deployment name (`--deployment-name`, `TEMPORAL_DEPLOYMENT_NAME`, default
+    /// `wasm-worker`).
+    pub deployment_name: String,
+    /// Metrics/health listener (`--metrics-bind`/`WASM_WORKER_METRICS_BIND`, default `0.0.0.0`;
+    /// `--metrics-port`/`TEMPORAL_METRICS_PORT`, default 8078).
+    pub metrics_addr: SocketAddr,
+    /// Workflow task slots (`--max-concurrent-workflow-tasks`, default 100).
+    pub max_concurrent_workflow_tasks: usize,
+    /// Activity slots (`--max-concurrent-activities`, default 100).
+    pub max_concurrent_activities: usize,
+    /// Sticky cache size (`--max-cached-workflows`, default 1000).
+    pub max_cached_workflows: usize,
+    /// Plugins folder (`--plugins`, `WASM_WORKER_PLUGINS_DIR`, default `./plugins`).
+    pub plugins_dir: PathBuf,
+    /// Time in-flight tasks get after a shutdown signal (`--shutdown-grace`, default 30s).
+    pub shutdown_grace: Duration,
+    /// Give up connecting after this long; `None` retries forever (`--connect-timeout`,
+    /// default 5m).
+    pub connect_timeout: Option<Duration>,
+    /// Refresh period of the backlog gauge and the reachability check (`--status-interval`,
+    /// default 10s).
+    pub status_interval: Duration,
+    /// Log filter (`--log-level`, `RUST_LOG`, default `info`).
+    pub log_filter: String,
+    /// Log format (`--log-format`, `WASM_WORKER_LOG_FORMAT`, default text).
+    pub log_format: LogFormat,
+    /// TLS settings; `None` for plain text.
+    pub tls: Option<TlsConfig>,
+    /// Temporal Cloud API key (`--api-key`, `TEMPORAL_API_KEY`); never logged.
+    pub api_key: Option<String>,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("address", &self.address.as_str())
+            .field("namespace", &self.namespace)
+            .field("task_queue", &self.task_queue)
+            .field("build_id", &self.build_id)
+            .field("deployment_name", &self.deployment_name)
+            .field("metrics_addr", &self.metrics_addr)
+            .field(
+                "max_concurrent_workflow_tasks",
+                &self.max_concurrent_workflow_tasks,
+            )
+            .field("max_concurrent_activities", &self.max_concurrent_activities)
+            .field("max_cached_workflows", &self.max_cached_workflows)
+            .field("plugins_dir", &self.plugins_dir)
+            .field("shutdown_grace", &self.shutdown_grace)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("tls", &self.tls)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Settings that only `wasm-worker dev` uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DevConfig {
+    /// The `temporal` CLI (`--temporal-cli`, `TEMPORAL_CLI`, default `temporal` on PATH).
+    pub temporal_cli: PathBuf,
+    /// Web UI port; `None` means the CLI's default (server port + 1000), `Some(0)` no UI.
+    pub ui_port: Option<u16>,
+    /// SQLite file that keeps the dev server's state across restarts; in memory when `None`.
+    pub db_file: Option<PathBuf>,
+}
+
+impl Config {
+    /// Resolves every worker setting from `sources`, checking each value and the combinations.
+    pub fn resolve(src: &Sources) -> Result<Self, ConfigError> {
+        let get = |key: &str| required(src, key);
+        let opt = |key: &str| src.get(key);
+
+        let max_cached_workflows = parse::count(&get("max_cached_workflows")?, 0)?;
+        let wft = get("max_concurrent_workflow_tasks")?;
+        let max_concurrent_workflow_tasks = parse::count(&wft, 1)?;
+        if max_cached_workflows > 0 && max_concurrent_workflow_tasks < 2 {
+            return Err(wft.invalid(
+                "must be at least 2 while max cached workflows is above 0 (sticky queues need a second slot)",
+            ));
+        }
+
+        let tls_on = opt("tls").map(|r| parse::boolean(&r)).transpose()?;
+        let file = |key| opt(key).map(|r| parse::readable_file(&r)).transpose();
+        let tls_files = TlsConfig {
+            client_cert_path: file("tls_client_cert_path")?,
+            client_key_path: file("tls_client_key_path")?,
+            server_ca_cert_path: file("tls_server_ca_cert_path")?,
+            server_name: opt("tls_server_name")
+                .map(|r| parse::name(&r))
+                .transpose()?,
+        };
+        if tls_files.client_cert_path.is_some() != tls_files.client_key_path.is_some() {
+            return Err(ConfigError::Conflict(
+                "TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH must be set together for mTLS".into(),
+            ));
+        }
+        let api_key = opt("api_key").map(|r| parse::name(&r)).transpose()?;
+        let implied = tls_files != TlsConfig::default() || api_key.is_some();
+        let tls = match tls_on {
+            Some(false) if tls_files != TlsConfig::default() => {
+                return Err(ConfigError::Conflict(
+                    "TEMPORAL_TLS=false conflicts with the TLS certificate settings that are also set".into(),
+                ));
+            }
+            Some(false) => None,
+            Some(true) => Some(tls_files),
+            None if implied => Some(tls_files),
+            None => None,
+        };
+
+        let mut address = parse::address(&get("address")?)?;
+        if tls.is_some() && address.scheme() == "http" {
+            address
+                .set_scheme("https")
+                .map_err(|()| ConfigError::Conflict("cannot switch the address to https".into()))?;
+        }
+
+        let plugins = get("plugins_dir")?;
+        let plugins_dir = PathBuf::from(plugins.value.trim());
+        check_dir(&plugins, &plugins_dir)?;
+
+        let log_format = {
+            let raw = get("log_format")?;
+            match raw.value.trim() {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                _ => return Err(raw.invalid("must be `text` or `json`")),
+            }
+        };
+        let status_raw = get("status_interval")?;
+        let status_interval = parse::duration(&status_raw)?;
+        if status_interval < Duration::from_millis(100) {
+            return Err(status_raw.invalid("must be at least 100ms"));
+        }
+
+        Ok(Config {
+            address,
+            namespace: parse::name(&get("namespace")?)?,
+            task_queue: parse::name(&get("task_queue")?)?,
+            build_id: parse::build_id(&get("build_id")?)?,
+            deployment_name: parse::name(&get("deployment_name")?)?,
+            metrics_addr: SocketAddr::new(
+                parse::ip(&get("metrics_bind")?)?,
+                parse::port(&get("metrics_port")?)?,
+            ),
+            max_concurrent_workflow_tasks,
+            max_concurrent_activities: parse::count(&get("max_concurrent_activities")?, 1)?,
+            max_cached_workflows,
+            plugins_dir,
+            shutdown_grace: parse::duration(&get("shutdown_grace")?)?,
+            connect_timeout: parse::limit(&get("connect_timeout")?)?,
+            status_interval,
+            log_filter: parse::log_filter(&get("log_level")?)?,
+            log_format,
+            tls,
+            api_key,
+        })
+    }
+
+    /// `host:port` of the server, as the Temporal CLI writes it.
+    pub fn host_port(&self) -> String {
+        let host = self.address.host_str().unwrap_or("localhost");
+        match self.address.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.to_string(),
+        }
+    }
+
+    /// A configuration for tests and embedding: defaults everywhere, no environment, the given
+    /// server and task queue, metrics on a free loopback port.
+    pub fn for_server(
+        address: &str,
+        task_queue: &str,
+        plugins_dir: &Path,
+    ) -> Result<Self, ConfigError> {
+        let flags = [
+            ("address", address.to_string()),
+            ("task_queue", task_queue.to_string()),
+            ("plugins_dir", plugins_dir.display().to_string()),
+            ("metrics_port", "0".to_string()),
+            ("metrics_bind", IpAddr::from([127, 0, 0, 1]).to_string()),
+        ]
+        .into_iter()
+        .collect();
+        Self::resolve(&Sources::new(flags, |_| None, None)?)
+    }
+}
+
+impl DevConfig {
+    /// Resolves the dev-mode settings.
+    pub fn resolve(src: &Sources) -> Result<Self, ConfigError> {
+        let cli = required(src, "temporal_cli")?;
+        Ok(DevConfig {
+            temporal_cli: PathBuf::from(parse::name(&cli)?),
+            ui_port: src
+                .get("dev_ui_port")
+                .map(|r| parse::port(&r))
+                .transpose()?,
+            db_file: src
+                .get("dev_db_file")
+                .map(|r| PathBuf::from(r.value.trim())),
+        })
+    }
+}
+
+/// A setting that has a default in the table, so some layer always provides it.
+fn required(src: &Sources, key: &str) -> Result<Raw, ConfigError> {
+    src.get(key)
+        .ok_or_else(|| ConfigError::Conflict(format!("internal: setting `{key}` has no default")))
+}
+
+/// The plugins folder must be a readable directory: a typo should fail the start, not leave a
+/// worker that silently serves nothing.
+fn check_dir(raw: &Raw, path: &Path) -> Result<(), ConfigError> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => std::fs::read_dir(path)
+            .map(|_| ())
+            .map_err(|e| raw.invalid(format!("cannot read the folder: {e}"))),
+        Ok(_) => Err(raw.invalid("is not a folder")),
+        Err(e) => Err(raw.invalid(format!("no such folder: {e}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests;

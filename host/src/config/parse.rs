@@ -1,0 +1,125 @@
+//! Parsers from a setting's raw text to its typed value, each with an error a user can act on.
+
+use super::ConfigError;
+use super::sources::Raw;
+use std::net::IpAddr;
+use std::time::Duration;
+use url::Url;
+
+/// A non-empty string without surrounding whitespace.
+pub(super) fn name(raw: &Raw) -> Result<String, ConfigError> {
+    let v = raw.value.trim();
+    if v.is_empty() {
+        return Err(raw.invalid("must not be empty"));
+    }
+    if v != raw.value {
+        return Err(raw.invalid("must not start or end with whitespace"));
+    }
+    Ok(v.to_string())
+}
+
+/// A build ID: a name that also fits Temporal's limits and contains no whitespace.
+pub(super) fn build_id(raw: &Raw) -> Result<String, ConfigError> {
+    let v = name(raw)?;
+    if v.chars().any(char::is_whitespace) {
+        return Err(raw.invalid("must not contain whitespace"));
+    }
+    if v.len() > 200 {
+        return Err(raw.invalid(
+            "must be at most 200 bytes (Temporal's limit is 255, and a content hash is appended)",
+        ));
+    }
+    Ok(v)
+}
+
+/// `host:port` or a URL with scheme `http`/`https`; the port is required.
+pub(super) fn address(raw: &Raw) -> Result<Url, ConfigError> {
+    let v = raw.value.trim();
+    let with_scheme = if v.contains("://") {
+        v.to_string()
+    } else {
+        format!("http://{v}")
+    };
+    let url = Url::parse(&with_scheme).map_err(|e| raw.invalid(format!("not an address: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(raw.invalid(format!("scheme `{}` is not http or https", url.scheme())));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(raw.invalid("has no host"));
+    }
+    if url.port().is_none() {
+        return Err(raw.invalid("has no port (expected host:port, e.g. localhost:7233)"));
+    }
+    if !matches!(url.path(), "" | "/") || url.query().is_some() {
+        return Err(raw.invalid("must be host:port without a path"));
+    }
+    Ok(url)
+}
+
+/// A TCP port; 0 asks the OS for a free one.
+pub(super) fn port(raw: &Raw) -> Result<u16, ConfigError> {
+    raw.value
+        .trim()
+        .parse::<u16>()
+        .map_err(|e| raw.invalid(format!("not a port number 0-65535: {e}")))
+}
+
+/// An IP address to bind to.
+pub(super) fn ip(raw: &Raw) -> Result<IpAddr, ConfigError> {
+    raw.value
+        .trim()
+        .parse()
+        .map_err(|e| raw.invalid(format!("not an IP address: {e}")))
+}
+
+/// A count of at least `min`.
+pub(super) fn count(raw: &Raw, min: usize) -> Result<usize, ConfigError> {
+    let n = raw
+        .value
+        .trim()
+        .parse::<usize>()
+        .map_err(|e| raw.invalid(format!("not a whole number: {e}")))?;
+    if n < min {
+        return Err(raw.invalid(format!("must be at least {min}")));
+    }
+    Ok(n)
+}
+
+/// A human duration such as `30s`, `1m 30s` or `250ms`.
+pub(super) fn duration(raw: &Raw) -> Result<Duration, ConfigError> {
+    humantime::parse_duration(raw.value.trim())
+        .map_err(|e| raw.invalid(format!("not a duration like 30s or 5m: {e}")))
+}
+
+/// A duration, or `forever`/`none` for no limit.
+pub(super) fn limit(raw: &Raw) -> Result<Option<Duration>, ConfigError> {
+    match raw.value.trim() {
+        "forever" | "none" => Ok(None),
+        _ => duration(raw).map(Some),
+    }
+}
+
+/// `true`/`false` and the usual spellings.
+pub(super) fn boolean(raw: &Raw) -> Result<bool, ConfigError> {
+    match raw.value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(raw.invalid("not a boolean (true or false)")),
+    }
+}
+
+/// A `tracing` filter: a level or directives such as `info,wasm_worker=debug`.
+pub(super) fn log_filter(raw: &Raw) -> Result<String, ConfigError> {
+    let v = raw.value.trim();
+    tracing_subscriber::EnvFilter::builder()
+        .parse(v)
+        .map_err(|e| raw.invalid(format!("not a log filter: {e}")))?;
+    Ok(v.to_string())
+}
+
+/// A file that must exist and be readable now, so a typo fails at start, not at connect.
+pub(super) fn readable_file(raw: &Raw) -> Result<std::path::PathBuf, ConfigError> {
+    let path = std::path::PathBuf::from(raw.value.trim());
+    std::fs::File::open(&path).map_err(|e| raw.invalid(format!("cannot read file: {e}")))?;
+    Ok(path)
+}

@@ -1,0 +1,57 @@
+//! # wasm-worker
+//!
+//! A Temporal worker host on Temporal's Rust core (`temporalio-sdk-core`) that runs workflows
+//! and activities from WebAssembly components in a plugins folder.
+//!
+//! # Layout
+//!
+//! - [`config`]: every setting, layered flags > env > TOML file > defaults, validated at start.
+//! - [`cli`]: the command line, generated from the settings table.
+//! - [`host`]: starts everything in order and stops it in reverse; [`run`] is the entry point.
+//! - [`connect`]: the first connection, with backoff and jitter.
+//! - [`worker`]: one core worker and its workflow and activity poll loops.
+//! - [`activity`]: the [`activity::Activity`] trait the loops dispatch activity tasks to.
+//! - [`deployment`]: makes the worker's deployment version current.
+//! - [`status`]: periodic DescribeTaskQueue for the backlog gauge and reachability.
+//! - [`health`], [`http`], [`metrics`]: `/readyz`, the one HTTP port, the host's own metrics.
+//! - [`shutdown`]: SIGINT/SIGTERM; [`dev`]: the embedded dev server; [`logging`].
+//!
+//! `main.rs` only parses, initialises logging and calls [`run`] or [`run_dev`].
+
+pub mod activity;
+pub mod cli;
+pub mod config;
+pub mod connect;
+pub mod deployment;
+pub mod dev;
+pub mod health;
+pub mod host;
+pub mod http;
+pub mod logging;
+pub mod metrics;
+pub mod shutdown;
+pub mod status;
+pub mod worker;
+
+pub use config::Config;
+pub use host::{Host, RunningHost};
+
+/// Runs a host for `config` until `shutdown` resolves, then stops it gracefully.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    Host::new(config).start().await?.run_until(shutdown).await
+}
+
+/// Dev mode: starts the embedded dev server if nothing answers, runs the host, stops the
+/// server again on the way out.
+pub async fn run_dev(
+    config: Config,
+    dev: config::DevConfig,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let server = dev::ensure_server(&config, &dev).await?;
+    let result = run(config, shutdown).await;
+    if let Some(server) = server {
+        server.stop().await;
+    }
+    result
+}

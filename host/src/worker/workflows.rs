@@ -1,0 +1,141 @@
+//! The workflow-activation loop: poll core, hand each activation to the workflow runtime,
+//! complete it.
+//!
+//! Until a plugin provides a workflow type, its activations fail the workflow task with a
+//! message naming the type and the task queue; Temporal keeps retrying the task, so a workflow
+//! started before its plugin is deployed runs as soon as a worker that has it polls.
+//! Evictions are always acknowledged: core waits for every activation, evictions included.
+
+use crate::metrics::HostMetrics;
+use std::sync::Arc;
+use temporalio_common::protos::coresdk::workflow_activation::{
+    WorkflowActivation, workflow_activation_job,
+};
+use temporalio_common::protos::coresdk::workflow_completion::WorkflowActivationCompletion;
+use temporalio_common::protos::temporal::api::enums::v1::WorkflowTaskFailedCause;
+use temporalio_common::protos::temporal::api::failure::v1::Failure;
+use temporalio_sdk_core::{PollError, Worker};
+
+/// Polls workflow activations until core reports shutdown.
+pub(super) async fn run_loop(
+    core: Arc<Worker>,
+    task_queue: String,
+    known_types: Vec<String>,
+    metrics: HostMetrics,
+) -> Result<(), PollError> {
+    loop {
+        let activation = match core.poll_workflow_activation().await {
+            Ok(a) => a,
+            Err(PollError::ShutDown) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let completion = handle(&activation, &task_queue, &known_types, &metrics);
+        if let Err(e) = core.complete_workflow_activation(completion).await {
+            tracing::error!(run_id = %activation.run_id, error = %e, "completing a workflow activation failed");
+        }
+    }
+}
+
+/// Decides the completion of one activation.
+fn handle(
+    activation: &WorkflowActivation,
+    task_queue: &str,
+    known_types: &[String],
+    metrics: &HostMetrics,
+) -> WorkflowActivationCompletion {
+    let only_eviction = activation.jobs.iter().all(|j| {
+        matches!(
+            j.variant,
+            Some(workflow_activation_job::Variant::RemoveFromCache(_))
+        )
+    });
+    if only_eviction {
+        return WorkflowActivationCompletion::empty(&activation.run_id);
+    }
+    let workflow_type = activation.jobs.iter().find_map(|j| match &j.variant {
+        Some(workflow_activation_job::Variant::InitializeWorkflow(init)) => {
+            Some(init.workflow_type.as_str())
+        }
+        _ => None,
+    });
+    let message = unknown_type_message(workflow_type, task_queue, known_types);
+    metrics
+        .unknown_type_tasks
+        .with_label_values(&["workflow", workflow_type.unwrap_or("<unknown run>")])
+        .inc();
+    tracing::warn!(run_id = %activation.run_id, workflow_type, %task_queue, "{message}");
+    WorkflowActivationCompletion::fail(
+        &activation.run_id,
+        Failure::application_failure(message, false),
+        Some(WorkflowTaskFailedCause::WorkflowWorkerUnhandledFailure),
+    )
+}
+
+/// The failure users see in the workflow's history.
+fn unknown_type_message(workflow_type: Option<&str>, task_queue: &str, known: &[String]) -> String {
+    let known = if known.is_empty() {
+        "none (no workflow plugin is loaded)".to_string()
+    } else {
+        known.join(", ")
+    };
+    match workflow_type {
+        Some(t) => format!(
+            "workflow type `{t}` is not provided by any plugin on task queue `{task_queue}`; workflow types here: {known}"
+        ),
+        None => format!(
+            "this worker holds no workflow runtime for the run on task queue `{task_queue}`; workflow types here: {known}"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use temporalio_common::protos::coresdk::workflow_activation::{
+        InitializeWorkflow, RemoveFromCache, WorkflowActivationJob,
+    };
+    use temporalio_common::protos::coresdk::workflow_completion::workflow_activation_completion::Status;
+
+    fn activation(job: workflow_activation_job::Variant) -> WorkflowActivation {
+        WorkflowActivation {
+            run_id: "run-1".into(),
+            jobs: vec![WorkflowActivationJob { variant: Some(job) }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn eviction_is_acknowledged() {
+        let a = activation(workflow_activation_job::Variant::RemoveFromCache(
+            RemoveFromCache::default(),
+        ));
+        let c = handle(&a, "q", &[], &HostMetrics::new());
+        assert!(matches!(c.status, Some(Status::Successful(_))));
+    }
+
+    #[test]
+    fn unknown_type_fails_the_task_naming_type_and_queue() {
+        let metrics = HostMetrics::new();
+        let a = activation(workflow_activation_job::Variant::InitializeWorkflow(
+            InitializeWorkflow {
+                workflow_type: "GreetingWorkflow".into(),
+                ..Default::default()
+            },
+        ));
+        let c = handle(&a, "my-q", &[], &metrics);
+        let Some(Status::Failed(f)) = c.status else {
+            panic!("expected a failed completion");
+        };
+        let msg = f.failure.expect("failure").message;
+        assert!(msg.contains("`GreetingWorkflow`"), "{msg}");
+        assert!(msg.contains("`my-q`"), "{msg}");
+        assert!(msg.contains("no workflow plugin is loaded"), "{msg}");
+        assert_eq!(
+            metrics
+                .unknown_type_tasks
+                .with_label_values(&["workflow", "GreetingWorkflow"])
+                .get(),
+            1
+        );
+    }
+}
