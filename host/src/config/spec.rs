@@ -294,3 +294,28 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod readme {
+    use super::*;
+
+    /// The README's configuration table lists every setting with its variables, flag and
+    /// default, so the documentation cannot drift from the code.
+    #[test]
+    fn readme_documents_every_setting() {
+        let readme = include_str!("../../../README.md");
+        for s in SPECS {
+            let envs: Vec<String> = s.env.iter().map(|e| format!("`{e}`")).collect();
+            let default = s.default.map_or("—".to_string(), |d| format!("`{d}`"));
+            let row = format!(
+                "| `{}` | {} | `--{}` | {} | {} |",
+                s.key,
+                envs.join(", "),
+                s.flag,
+                default,
+                s.help
+            );
+            assert!(readme.contains(&row), "README.md lacks the row:\n{row}");
+        }
+    }
+}

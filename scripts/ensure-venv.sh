@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Creates a Python virtual environment at $1, installing Debian's python3-venv first when the
+# interpreter lacks the venv module (as Debian's python3 does until that package is added).
+set -euo pipefail
+venv=$1
+[ -x "$venv/bin/pip" ] && exit 0
+if ! python3 -m venv "$venv" 2>/dev/null; then
+  rm -rf "$venv"
+  echo "python3 cannot create a venv; installing Debian's python3-venv" >&2
+  if [ "$(id -u)" -eq 0 ]; then apt-get update -qq && apt-get install -y -qq python3-venv; else sudo apt-get update -qq && sudo apt-get install -y -qq python3-venv; fi
+  python3 -m venv "$venv"
+fi

@@ -1,0 +1,96 @@
+//! Shared helpers: one Temporal dev server for the whole test binary (started on a free port,
+//! killed when the binary exits), per-test task queues, the host binary, HTTP probes.
+//!
+//! A missing `temporal` CLI is a failure that says how to install it — never a skip.
+
+pub mod server;
+pub mod workflows;
+
+use std::future::Future;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+use wasm_worker::Config;
+
+pub use server::{DevServer, shared_server};
+
+/// The workspace root (where `.venv/` and `Cargo.toml` live).
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("host/ has a parent")
+        .to_path_buf()
+}
+
+/// The `wasm-worker` binary cargo built for this test run.
+pub fn host_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_wasm-worker"))
+}
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("binding an ephemeral port")
+        .port()
+}
+
+/// A name unique within this test run: `{prefix}-{pid}-{n}`.
+pub fn unique(prefix: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A host configuration on `address` with its own task queue and deployment name, so tests
+/// never route work to each other; metrics on a free loopback port; an empty plugins folder.
+pub fn config(address: &str, name: &str) -> (Config, tempfile::TempDir) {
+    let plugins = tempfile::tempdir().expect("plugins tempdir");
+    let mut c = Config::for_server(address, &unique(name), plugins.path()).expect("test config");
+    c.deployment_name = unique("dep");
+    c.status_interval = Duration::from_millis(500);
+    c.shutdown_grace = Duration::from_secs(10);
+    (c, plugins)
+}
+
+/// GET `http://{addr}{path}` → (status, body).
+pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
+    let resp = reqwest::get(format!("http://{addr}{path}"))
+        .await
+        .unwrap_or_else(|e| panic!("GET {path} on {addr} failed: {e}"));
+    let status = resp.status().as_u16();
+    (status, resp.text().await.expect("reading the body"))
+}
+
+/// Polls `check` every 100 ms until it returns `Some`, or panics after `limit` with `what`.
+pub async fn eventually<T, F, Fut>(limit: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {limit:?} waiting for: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until `/readyz` answers 200.
+pub async fn wait_ready(addr: std::net::SocketAddr) {
+    eventually(
+        Duration::from_secs(60),
+        "/readyz to answer 200",
+        || async move { (http_get(addr, "/readyz").await.0 == 200).then_some(()) },
+    )
+    .await;
+}

@@ -1,0 +1,12 @@
+//! Integration tests of the `wasm-worker` host against a real Temporal dev server.
+//!
+//! One binary (faster to link than many) made of one module per area. Every test gets its own
+//! task queue and deployment name on the shared dev server.
+
+// Helpers are `pub` so modules can share them; the crate has no public API to protect.
+#![allow(unreachable_pub)]
+
+mod common;
+mod config_errors;
+mod connect;
+mod lifecycle;
