@@ -16,7 +16,8 @@
 //! - [`health`], [`http`], [`metrics`]: `/readyz`, the one HTTP port, the host's own metrics.
 //! - [`shutdown`]: SIGINT/SIGTERM; [`dev`]: the embedded dev server; [`logging`].
 //!
-//! `main.rs` only parses, initialises logging and calls [`run`] or [`run_dev`].
+//! [`entry::main`] (all of `main.rs`) only parses, initialises logging and calls [`run`] or
+//! [`run_dev`].
 
 pub mod activity;
 pub mod cli;
@@ -24,6 +25,7 @@ pub mod config;
 pub mod connect;
 pub mod deployment;
 pub mod dev;
+pub mod entry;
 pub mod health;
 pub mod host;
 pub mod http;

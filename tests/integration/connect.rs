@@ -85,3 +85,71 @@ async fn gives_up_at_the_limit_with_a_clear_error() {
         "{logs}"
     );
 }
+
+/// A server that goes away after start: `/readyz` turns 503, and once the server is back
+/// (same database) the host is ready again without a restart and still runs activities.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recovers_when_the_server_comes_back() {
+    use crate::common::workflows::{Call, call_activity};
+    use temporalio_common::protos::coresdk::AsJsonPayloadExt as _;
+    use wasm_worker::activity::{ActivityContext, ActivityError};
+
+    let port = common::free_port();
+    let db_dir = tempfile::tempdir().expect("tempdir");
+    let db = db_dir.path().join("temporal.db");
+    let address = format!("127.0.0.1:{port}");
+    let server = {
+        let db = db.clone();
+        tokio::task::spawn_blocking(move || DevServer::start_with_db(port, &db))
+            .await
+            .expect("server")
+    };
+    let (config, _plugins) = common::config(&address, "recover");
+    let queue = config.task_queue.clone();
+    let echo =
+        |_ctx: ActivityContext,
+         input: Vec<temporalio_common::protos::temporal::api::common::v1::Payload>| async move {
+            let first = input
+                .into_iter()
+                .next()
+                .ok_or_else(|| ActivityError::non_retryable("BadInput", "no argument"))?;
+            let text = String::from_utf8_lossy(&first.data).into_owned();
+            format!("echo {text}")
+                .as_json_payload()
+                .map_err(|e| ActivityError::non_retryable("BadOutput", e.to_string()))
+        };
+    let host = Host::new(config)
+        .activity("echo", echo)
+        .start()
+        .await
+        .expect("host starts");
+    let addr = host.metrics_addr();
+    wait_ready(addr).await;
+
+    drop(server);
+    eventually(
+        Duration::from_secs(20),
+        "/readyz to report the lost server",
+        || async move {
+            let (status, body) = http_get(addr, "/readyz").await;
+            (status == 503).then_some(body)
+        },
+    )
+    .await;
+
+    let _server = tokio::task::spawn_blocking(move || DevServer::start_with_db(port, &db))
+        .await
+        .expect("server");
+    wait_ready(addr).await;
+    // The restarted dev server (1.32) holds versioned activity polls for about a minute
+    // ("timed out waiting for worker deployment version to appear in user data") before it
+    // dispatches again; the host needs no restart, only patience.
+    let call = Call {
+        activity: "echo".into(),
+        task_queue: queue.clone(),
+        arg: "back".into(),
+    };
+    let result = call_activity(&address, &format!("{queue}-wf"), call).await;
+    assert_eq!(result, Ok("echo \"back\"".to_string()));
+    host.stop().await.expect("clean stop");
+}

@@ -9,4 +9,5 @@
 mod common;
 mod config_errors;
 mod connect;
+mod dev_mode;
 mod lifecycle;

@@ -19,13 +19,13 @@ pub use server::{DevServer, shared_server};
 pub fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .parent()
-        .expect("host/ has a parent")
+        .expect("tests/ has a parent")
         .to_path_buf()
 }
 
-/// The `wasm-worker` binary cargo built for this test run.
+/// The host program (`wasm_worker::entry::main`) as a binary cargo built for this test run.
 pub fn host_binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_wasm-worker"))
+    PathBuf::from(env!("CARGO_BIN_EXE_wasm-worker-under-test"))
 }
 
 /// A port nothing listens on right now.

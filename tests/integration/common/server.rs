@@ -44,7 +44,19 @@ impl DevServer {
     /// Starts a headless, in-memory dev server on `port` and waits until it accepts
     /// connections.
     pub fn start(port: u16) -> DevServer {
-        let child = command(port)
+        Self::spawn(command(port), port)
+    }
+
+    /// Like [`DevServer::start`], keeping the server's state in the SQLite file `db`, so a
+    /// restarted server remembers namespaces, deployments and workflows.
+    pub fn start_with_db(port: u16, db: &std::path::Path) -> DevServer {
+        let mut cmd = command(port);
+        cmd.arg("--db-filename").arg(db);
+        Self::spawn(cmd, port)
+    }
+
+    fn spawn(mut cmd: Command, port: u16) -> DevServer {
+        let child = cmd
             .spawn()
             .unwrap_or_else(|e| panic!("starting the dev server: {e}; {INSTALL_HINT}"));
         let mut server = DevServer {
