@@ -47,9 +47,24 @@ impl Host {
         self
     }
 
-    /// Binds the HTTP port and starts the supervisor in the background.
-    pub async fn start(self) -> anyhow::Result<RunningHost> {
+    /// Loads the plugins folder, binds the HTTP port and starts the supervisor in the
+    /// background.
+    pub async fn start(mut self) -> anyhow::Result<RunningHost> {
         let metrics = HostMetrics::new();
+        let plugin_runtime =
+            crate::wasm_activity::PluginRuntime::new(self.config.max_concurrent_activities)
+                .context("starting the WebAssembly runtime")?;
+        let plugins_dir = self.config.plugins_dir.clone();
+        let (plugin_runtime, set) = tokio::task::spawn_blocking({
+            let metrics = metrics.clone();
+            move || {
+                let set = crate::plugins::PluginSet::load(&plugin_runtime, &plugins_dir, &metrics);
+                (plugin_runtime, set)
+            }
+        })
+        .await
+        .context("loading plugins")?;
+        crate::wasm_activity::register(&set, &mut self.activities, &metrics);
         let c = &self.config;
         metrics
             .info
@@ -94,6 +109,7 @@ impl Host {
         tracing::info!(%metrics_addr, "serving /metrics, /healthz and /readyz");
 
         let supervisor = Supervisor {
+            _plugin_runtime: plugin_runtime,
             config: self.config,
             activities: self.activities,
             metrics,
@@ -153,6 +169,8 @@ impl RunningHost {
 
 /// The background task that owns the connection and the worker.
 struct Supervisor {
+    /// Keeps the engine (and its epoch ticker) alive while the worker runs.
+    _plugin_runtime: crate::wasm_activity::PluginRuntime,
     config: Config,
     activities: ActivityRegistry,
     metrics: HostMetrics,

@@ -11,6 +11,9 @@
 //! - [`connect`]: the first connection, with backoff and jitter.
 //! - [`worker`]: one core worker and its workflow and activity poll loops.
 //! - [`activity`]: the [`activity::Activity`] trait the loops dispatch activity tasks to.
+//! - [`plugins`]: the plugins folder: load, validate, compile, manifests, exported functions.
+//! - [`wasm_activity`]: plugin functions as activities: sandbox, host imports, one call.
+//! - [`convert`]: Temporal payloads ↔ WIT values; [`engine`]: every wasmtime setting.
 //! - [`deployment`]: makes the worker's deployment version current.
 //! - [`status`]: periodic DescribeTaskQueue for the backlog gauge and reachability.
 //! - [`health`], [`http`], [`metrics`]: `/readyz`, the one HTTP port, the host's own metrics.
@@ -23,16 +26,20 @@ pub mod activity;
 pub mod cli;
 pub mod config;
 pub mod connect;
+pub mod convert;
 pub mod deployment;
 pub mod dev;
+pub mod engine;
 pub mod entry;
 pub mod health;
 pub mod host;
 pub mod http;
 pub mod logging;
 pub mod metrics;
+pub mod plugins;
 pub mod shutdown;
 pub mod status;
+pub mod wasm_activity;
 pub mod worker;
 
 pub use config::Config;

@@ -3,7 +3,9 @@
 //! Kept in a `prometheus::Registry` the HTTP endpoint renders after core's text; see `http.rs`
 //! for why the two are joined at render time.
 
-use prometheus::{IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
+use prometheus::{
+    HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+};
 
 /// Every host metric, registered once at start.
 #[derive(Clone)]
@@ -22,6 +24,17 @@ pub struct HostMetrics {
     pub unknown_type_tasks: IntCounterVec,
     /// Activities in flight right now.
     pub activities_in_flight: IntGauge,
+    /// Plugin activity calls by plugin file and activity type.
+    pub plugin_calls: IntCounterVec,
+    /// Failed plugin calls by plugin, activity type and cause (`conversion`, `trap`,
+    /// `deadline`, `memory`, `plugin_error`, `cancelled`).
+    pub plugin_failures: IntCounterVec,
+    /// Time inside a plugin call (instantiate + call), seconds.
+    pub plugin_call_seconds: HistogramVec,
+    /// Plugins currently loaded.
+    pub plugins_loaded: IntGauge,
+    /// Plugin files refused, by file.
+    pub plugin_load_failures: IntCounterVec,
 }
 
 impl HostMetrics {
@@ -73,6 +86,47 @@ impl HostMetrics {
             "Activity tasks currently executing",
         )
         .expect("static metric definition");
+        let plugin_calls = IntCounterVec::new(
+            Opts::new(
+                "wasm_worker_plugin_calls_total",
+                "Activity calls into plugins",
+            ),
+            &["plugin", "activity_type"],
+        )
+        .expect("static metric definition");
+        let plugin_failures = IntCounterVec::new(
+            Opts::new(
+                "wasm_worker_plugin_failures_total",
+                "Failed activity calls into plugins, by cause",
+            ),
+            &["plugin", "activity_type", "cause"],
+        )
+        .expect("static metric definition");
+        // From 50 µs (a warm call) to 60 s (a long activity).
+        let buckets = vec![
+            0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+            0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+        ];
+        let plugin_call_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "wasm_worker_plugin_call_seconds",
+                "Time inside plugin calls (instantiate + call)",
+            )
+            .buckets(buckets),
+            &["plugin", "activity_type"],
+        )
+        .expect("static metric definition");
+        let plugins_loaded =
+            IntGauge::new("wasm_worker_plugins_loaded", "Plugins currently loaded")
+                .expect("static metric definition");
+        let plugin_load_failures = IntCounterVec::new(
+            Opts::new(
+                "wasm_worker_plugin_load_failures_total",
+                "Plugin files refused at load",
+            ),
+            &["file"],
+        )
+        .expect("static metric definition");
         for c in [
             Box::new(info.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(ready.clone()),
@@ -80,6 +134,11 @@ impl HostMetrics {
             Box::new(task_queue_backlog.clone()),
             Box::new(unknown_type_tasks.clone()),
             Box::new(activities_in_flight.clone()),
+            Box::new(plugin_calls.clone()),
+            Box::new(plugin_failures.clone()),
+            Box::new(plugin_call_seconds.clone()),
+            Box::new(plugins_loaded.clone()),
+            Box::new(plugin_load_failures.clone()),
         ] {
             registry.register(c).expect("metric names are unique");
         }
@@ -91,6 +150,11 @@ impl HostMetrics {
             task_queue_backlog,
             unknown_type_tasks,
             activities_in_flight,
+            plugin_calls,
+            plugin_failures,
+            plugin_call_seconds,
+            plugins_loaded,
+            plugin_load_failures,
         }
     }
 

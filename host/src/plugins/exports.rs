@@ -1,0 +1,159 @@
+//! Reading a component's exported functions, with their WIT types, as activity types.
+
+use crate::convert::describe::convertible;
+use crate::convert::payload::is_payload_record;
+use crate::convert::{describe, snake};
+use std::collections::BTreeMap;
+use wasmtime::Engine;
+use wasmtime::component::types::{ComponentItem, Type};
+use wasmtime::component::{Component, ComponentExportIndex};
+
+/// One exported function that became an activity type.
+#[derive(Clone)]
+pub struct ExportedFunction {
+    /// The Temporal activity type.
+    pub activity_type: String,
+    /// Exporting interface (`example:hello/greetings`), empty for a function the world exports
+    /// directly.
+    pub interface: String,
+    /// The WIT function name (`greet-activity`).
+    pub name: String,
+    /// Parameters, in order.
+    pub params: Vec<(String, Type)>,
+    /// The result type, if any.
+    pub result: Option<Type>,
+    /// Takes and returns the contract's `payload` records untouched.
+    pub raw: bool,
+    /// Where to find it in an instance.
+    pub index: ComponentExportIndex,
+}
+
+impl ExportedFunction {
+    /// `greet-activity(name: string) -> string`.
+    pub fn signature(&self) -> String {
+        let params: Vec<String> = self
+            .params
+            .iter()
+            .map(|(n, t)| format!("{n}: {}", describe(t)))
+            .collect();
+        let result = self
+            .result
+            .as_ref()
+            .map_or(String::new(), |t| format!(" -> {}", describe(t)));
+        format!("{}({}){result}", self.name, params.join(", "))
+    }
+}
+
+/// What kind of component this is, judging by its exports.
+pub enum Exports {
+    /// Activity functions.
+    Activities(Vec<ExportedFunction>),
+    /// A workflow component (exports Temporal's workflow-runtime ABI).
+    Workflow,
+}
+
+/// Reads the exported functions; `rename` maps WIT names to activity types.
+pub fn read(
+    engine: &Engine,
+    component: &Component,
+    rename: &BTreeMap<String, String>,
+) -> Result<Exports, String> {
+    let mut functions = Vec::new();
+    let ty = component.component_type();
+    for (name, item) in ty.exports(engine) {
+        match item.ty {
+            ComponentItem::ComponentInstance(instance) => {
+                if name.starts_with("temporal:workflow-runtime/") {
+                    return Ok(Exports::Workflow);
+                }
+                if name.starts_with("wasi:") {
+                    continue;
+                }
+                let iface = component
+                    .get_export_index(None, name)
+                    .ok_or_else(|| format!("export `{name}` cannot be located"))?;
+                for (fname, fitem) in instance.exports(engine) {
+                    if let ComponentItem::ComponentFunc(f) = fitem.ty {
+                        let index =
+                            component
+                                .get_export_index(Some(&iface), fname)
+                                .ok_or_else(|| {
+                                    format!("function `{name}#{fname}` cannot be located")
+                                })?;
+                        functions.push(function(name, fname, &f, index, rename)?);
+                    }
+                }
+            }
+            ComponentItem::ComponentFunc(f) => {
+                let index = component
+                    .get_export_index(None, name)
+                    .ok_or_else(|| format!("function `{name}` cannot be located"))?;
+                functions.push(function("", name, &f, index, rename)?);
+            }
+            _ => {}
+        }
+    }
+    if functions.is_empty() {
+        return Err(
+            "exports no functions; an activity plugin exports an interface of functions \
+                    (see wit/README.md), a command component (wasi:cli/run) is not a plugin"
+                .into(),
+        );
+    }
+    for from in rename.keys() {
+        if !functions.iter().any(|f| &f.name == from) {
+            return Err(format!(
+                "manifest rename.{from}: the component exports no function `{from}`"
+            ));
+        }
+    }
+    let mut seen: BTreeMap<&str, &ExportedFunction> = BTreeMap::new();
+    for f in &functions {
+        if let Some(other) = seen.insert(&f.activity_type, f) {
+            return Err(format!(
+                "activity type `{}` is exported twice (by `{}#{}` and `{}#{}`); rename one in the manifest",
+                f.activity_type, other.interface, other.name, f.interface, f.name
+            ));
+        }
+    }
+    Ok(Exports::Activities(functions))
+}
+
+fn function(
+    interface: &str,
+    name: &str,
+    f: &wasmtime::component::types::ComponentFunc,
+    index: ComponentExportIndex,
+    rename: &BTreeMap<String, String>,
+) -> Result<ExportedFunction, String> {
+    let params: Vec<(String, Type)> = f.params().map(|(n, t)| (n.to_string(), t)).collect();
+    let result = f.results().next();
+    for (p, t) in &params {
+        if !convertible(t) {
+            return Err(format!(
+                "function `{name}` parameter `{p}` has type {} which activities cannot take",
+                describe(t)
+            ));
+        }
+    }
+    if let Some(t) = &result
+        && !convertible(t)
+    {
+        return Err(format!(
+            "function `{name}` returns {} which activities cannot return",
+            describe(t)
+        ));
+    }
+    let raw = !params.is_empty()
+        && params.iter().all(|(_, t)| is_payload_record(t))
+        && result.as_ref().is_some_and(is_payload_record);
+    Ok(ExportedFunction {
+        activity_type: rename.get(name).cloned().unwrap_or_else(|| snake(name)),
+        interface: interface.to_string(),
+        name: name.to_string(),
+        params,
+        result,
+        raw,
+        index,
+    })
+}

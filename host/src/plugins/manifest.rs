@@ -1,0 +1,201 @@
+//! The optional per-plugin manifest, `NAME.toml` beside `NAME.wasm`: activity type renames and
+//! the capabilities and limits the sandbox grants that plugin. Everything absent is denied or
+//! defaulted; an unknown key is an error, so a typo never silently grants nothing.
+//!
+//! ```toml
+//! memory_limit_mib = 128          # default 64
+//! max_call_time = "2m"            # default: the host maximum (10m)
+//! env = { GREETING = "Hi" }       # default: empty environment
+//!
+//! [rename]                        # WIT function name = Temporal activity type
+//! greet-activity = "greet"
+//!
+//! [[dir]]                         # default: no files at all
+//! host = "data"                   # relative to the plugins folder
+//! guest = "/data"
+//! writable = false
+//! ```
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Default memory limit of an activity instance.
+pub const DEFAULT_MEMORY_LIMIT_MIB: u64 = 64;
+/// Longest any activity call may run, whatever its timeouts say.
+pub const HOST_MAX_CALL_TIME: Duration = Duration::from_secs(600);
+
+/// A directory the plugin may see.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrantedDir {
+    /// Host path; relative paths are resolved against the plugins folder.
+    pub host: PathBuf,
+    /// Path the guest sees.
+    pub guest: String,
+    /// Read-write when true; read-only by default.
+    #[serde(default)]
+    pub writable: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    memory_limit_mib: Option<u64>,
+    max_call_time: Option<String>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    #[serde(default)]
+    rename: BTreeMap<String, String>,
+    #[serde(default)]
+    dir: Vec<GrantedDir>,
+}
+
+/// A plugin's manifest, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Manifest {
+    /// Memory limit per instance, bytes.
+    pub memory_limit: u64,
+    /// Longest one call may run.
+    pub max_call_time: Duration,
+    /// Environment variables the plugin sees.
+    pub env: BTreeMap<String, String>,
+    /// WIT function name → activity type.
+    pub rename: BTreeMap<String, String>,
+    /// Granted directories, host paths resolved.
+    pub dirs: Vec<GrantedDir>,
+}
+
+impl Default for Manifest {
+    fn default() -> Self {
+        Manifest {
+            memory_limit: DEFAULT_MEMORY_LIMIT_MIB << 20,
+            max_call_time: HOST_MAX_CALL_TIME,
+            env: BTreeMap::new(),
+            rename: BTreeMap::new(),
+            dirs: Vec::new(),
+        }
+    }
+}
+
+impl Manifest {
+    /// Reads `path` if it exists; `Ok(None)` when there is no manifest. Errors name the field.
+    pub fn load(path: &Path, plugins_dir: &Path) -> Result<Option<Manifest>, String> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(format!("cannot read the manifest: {e}")),
+        };
+        Self::parse(&text, plugins_dir).map(Some)
+    }
+
+    /// Parses and validates manifest text.
+    pub fn parse(text: &str, plugins_dir: &Path) -> Result<Manifest, String> {
+        let raw: Raw =
+            toml::from_str(text).map_err(|e| format!("invalid manifest: {}", e.message()))?;
+        let mut m = Manifest::default();
+        if let Some(mib) = raw.memory_limit_mib {
+            let max = crate::engine::MAX_MEMORY_BYTES >> 20;
+            if mib == 0 || mib > max {
+                return Err(format!(
+                    "memory_limit_mib = {mib}: must be between 1 and {max}"
+                ));
+            }
+            m.memory_limit = mib << 20;
+        }
+        if let Some(t) = raw.max_call_time {
+            let d =
+                humantime::parse_duration(&t).map_err(|e| format!("max_call_time = {t:?}: {e}"))?;
+            if d.is_zero() || d > HOST_MAX_CALL_TIME {
+                return Err(format!(
+                    "max_call_time = {t:?}: must be above 0 and at most {HOST_MAX_CALL_TIME:?}"
+                ));
+            }
+            m.max_call_time = d;
+        }
+        for (from, to) in &raw.rename {
+            if to.trim().is_empty() {
+                return Err(format!(
+                    "rename.{from}: the activity type must not be empty"
+                ));
+            }
+        }
+        for d in raw.dir {
+            if !d.guest.starts_with('/') {
+                return Err(format!(
+                    "dir.guest = {:?}: must be an absolute path",
+                    d.guest
+                ));
+            }
+            let host = if d.host.is_absolute() {
+                d.host.clone()
+            } else {
+                plugins_dir.join(&d.host)
+            };
+            if !host.is_dir() {
+                return Err(format!(
+                    "dir.host = {:?}: no such folder ({})",
+                    d.host,
+                    host.display()
+                ));
+            }
+            m.dirs.push(GrantedDir { host, ..d });
+        }
+        m.env = raw.env;
+        m.rename = raw.rename;
+        Ok(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_manifest_is_the_default() {
+        assert_eq!(
+            Manifest::parse("", Path::new("/")).expect("parse"),
+            Manifest::default()
+        );
+    }
+
+    #[test]
+    fn fields_are_read_and_dirs_resolved_against_the_plugins_folder() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(dir.path().join("data")).expect("mkdir");
+        let m = Manifest::parse(
+            "memory_limit_mib = 128\nmax_call_time = \"2m\"\nenv = { A = \"b\" }\n[rename]\ngreet-activity = \"greet\"\n[[dir]]\nhost = \"data\"\nguest = \"/data\"\n",
+            dir.path(),
+        )
+        .expect("parse");
+        assert_eq!(m.memory_limit, 128 << 20);
+        assert_eq!(m.max_call_time, Duration::from_secs(120));
+        assert_eq!(m.env["A"], "b");
+        assert_eq!(m.rename["greet-activity"], "greet");
+        assert_eq!(m.dirs[0].host, dir.path().join("data"));
+        assert!(!m.dirs[0].writable);
+    }
+
+    #[test]
+    fn mistakes_name_the_field() {
+        let e = Manifest::parse("memory_limit = 5", Path::new("/")).expect_err("unknown");
+        assert!(e.contains("unknown field `memory_limit`"), "{e}");
+        let e = Manifest::parse("memory_limit_mib = 0", Path::new("/")).expect_err("zero");
+        assert!(
+            e.starts_with("memory_limit_mib = 0: must be between 1"),
+            "{e}"
+        );
+        let e = Manifest::parse("max_call_time = \"forever\"", Path::new("/")).expect_err("bad");
+        assert!(e.starts_with("max_call_time = \"forever\""), "{e}");
+        let e = Manifest::parse(
+            "[[dir]]\nhost = \"nope\"\nguest = \"/x\"",
+            Path::new("/nonexistent"),
+        )
+        .expect_err("dir");
+        assert!(e.contains("dir.host = \"nope\": no such folder"), "{e}");
+        let e = Manifest::parse("[[dir]]\nhost = \"/\"\nguest = \"x\"", Path::new("/"))
+            .expect_err("guest");
+        assert!(e.contains("must be an absolute path"), "{e}");
+    }
+}

@@ -1,0 +1,102 @@
+//! The plugins folder: every `*.wasm` loaded, validated and compiled; bad files refused one by
+//! one with the file and the reason while the rest load.
+
+pub mod exports;
+pub mod loader;
+pub mod manifest;
+
+use crate::metrics::HostMetrics;
+use crate::wasm_activity::PluginRuntime;
+use loader::{LoadedPlugin, file_name};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A file the host refused, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("plugin {file}: {reason}")]
+pub struct LoadError {
+    /// The file's name.
+    pub file: String,
+    /// Why it was refused.
+    pub reason: String,
+}
+
+/// The loaded plugins of one folder scan.
+#[derive(Default)]
+pub struct PluginSet {
+    /// Loaded plugins, by file name order.
+    pub plugins: Vec<Arc<LoadedPlugin>>,
+    /// Refused files.
+    pub errors: Vec<LoadError>,
+}
+
+impl PluginSet {
+    /// Loads every `*.wasm` in `dir` (not recursively), in file-name order. A type exported by
+    /// two files is refused in the later file, naming both.
+    pub fn load(runtime: &PluginRuntime, dir: &Path, metrics: &HostMetrics) -> PluginSet {
+        let mut set = PluginSet::default();
+        let files = match wasm_files(dir) {
+            Ok(f) => f,
+            Err(e) => {
+                set.errors.push(LoadError {
+                    file: dir.display().to_string(),
+                    reason: format!("cannot list the plugins folder: {e}"),
+                });
+                return set;
+            }
+        };
+        let mut owners: BTreeMap<String, String> = BTreeMap::new();
+        for path in files {
+            let file = file_name(&path);
+            let started = std::time::Instant::now();
+            let result = loader::load(runtime, &path, dir).and_then(|p| {
+                match p.functions.iter().find_map(|f| owners.get(&f.activity_type).map(|o| (f, o))) {
+                    Some((f, other)) => Err(format!(
+                        "activity type `{}` is also exported by {other}; rename one in its manifest",
+                        f.activity_type
+                    )),
+                    None => Ok(p),
+                }
+            });
+            match result {
+                Ok(plugin) => {
+                    for f in &plugin.functions {
+                        owners.insert(f.activity_type.clone(), file.clone());
+                    }
+                    tracing::info!(
+                        plugin = %file,
+                        digest = %&plugin.digest[..12],
+                        load_ms = started.elapsed().as_millis(),
+                        activities = %plugin.functions.iter().map(|f| f.activity_type.as_str()).collect::<Vec<_>>().join(", "),
+                        "plugin loaded"
+                    );
+                    set.plugins.push(Arc::new(plugin));
+                }
+                Err(reason) => {
+                    metrics
+                        .plugin_load_failures
+                        .with_label_values(&[&file])
+                        .inc();
+                    let error = LoadError { file, reason };
+                    tracing::error!("{error}");
+                    set.errors.push(error);
+                }
+            }
+        }
+        metrics
+            .plugins_loaded
+            .set(i64::try_from(set.plugins.len()).unwrap_or(i64::MAX));
+        set
+    }
+}
+
+fn wasm_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "wasm") && p.is_file())
+        .collect();
+    files.sort();
+    Ok(files)
+}

@@ -1,0 +1,291 @@
+//! One activity attempt in a plugin: payloads → WIT values, a fresh instance under a deadline,
+//! a memory limit and the task's cancellation, WIT values → payload; every failure named by
+//! plugin, function and cause.
+
+use super::state::{ActivityState, Output};
+use crate::activity::{ActivityContext, ActivityError};
+use crate::convert::payload::{
+    null_payload, payload_to_val, raw_to_val, val_to_payload, val_to_raw,
+};
+use crate::convert::{describe, val_to_json};
+use crate::metrics::HostMetrics;
+use crate::plugins::exports::ExportedFunction;
+use crate::plugins::loader::LoadedPlugin;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+use temporalio_common::protos::temporal::api::common::v1::Payload;
+use wasmtime::component::Val;
+use wasmtime::component::types::Type;
+use wasmtime::{Store, Trap, WasmBacktrace};
+
+/// Why an attempt failed, for the failure type and the metrics label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cause {
+    Conversion,
+    Trap,
+    Deadline,
+    Memory,
+    PluginError,
+    Cancelled,
+}
+
+impl Cause {
+    fn label(self) -> &'static str {
+        match self {
+            Cause::Conversion => "conversion",
+            Cause::Trap => "trap",
+            Cause::Deadline => "deadline",
+            Cause::Memory => "memory",
+            Cause::PluginError => "plugin_error",
+            Cause::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// Everything one attempt needs.
+pub(super) struct Call {
+    pub(super) plugin: Arc<LoadedPlugin>,
+    pub(super) function: ExportedFunction,
+    pub(super) plugin_name: Arc<str>,
+    pub(super) metrics: HostMetrics,
+}
+
+impl Call {
+    /// Runs the attempt and records its metrics.
+    pub(super) async fn run(
+        self,
+        ctx: ActivityContext,
+        input: Vec<Payload>,
+    ) -> Result<Payload, ActivityError> {
+        let labels = [&*self.plugin_name, self.function.activity_type.as_str()];
+        self.metrics.plugin_calls.with_label_values(&labels).inc();
+        let started = Instant::now();
+        let outcome = self.attempt(ctx, input).await;
+        self.metrics
+            .plugin_call_seconds
+            .with_label_values(&labels)
+            .observe(started.elapsed().as_secs_f64());
+        outcome.map_err(|(cause, err)| {
+            self.metrics
+                .plugin_failures
+                .with_label_values(&[labels[0], labels[1], cause.label()])
+                .inc();
+            err
+        })
+    }
+
+    fn who(&self) -> String {
+        format!(
+            "plugin {}, function `{}`",
+            self.plugin_name, self.function.name
+        )
+    }
+
+    async fn attempt(
+        &self,
+        ctx: ActivityContext,
+        input: Vec<Payload>,
+    ) -> Result<Payload, (Cause, ActivityError)> {
+        let args = self.arguments(&input).map_err(|e| (Cause::Conversion, e))?;
+        let limit = self.time_limit(&ctx);
+        let cancelled = ctx.cancelled.clone();
+        let (state, output) =
+            ActivityState::new(self.plugin_name.clone(), &self.plugin.manifest, ctx).map_err(
+                |e| {
+                    (
+                        Cause::Trap,
+                        ActivityError::retryable("SandboxSetup", format!("{}: {e:#}", self.who())),
+                    )
+                },
+            )?;
+        let mut store = Store::new(self.plugin.pre.engine(), state);
+        store.limiter(|s| &mut s.limits);
+        // Yield to tokio at every epoch tick: deadlines and cancellation take effect within one.
+        store.epoch_deadline_async_yield_and_update(1);
+
+        let n_results = usize::from(self.function.result.is_some());
+        let mut results = vec![Val::Bool(false); n_results];
+        let work = async {
+            let instance = self.plugin.pre.instantiate_async(&mut store).await?;
+            let func = instance
+                .get_func(&mut store, self.function.index)
+                .ok_or_else(|| wasmtime::format_err!("export `{}` vanished", self.function.name))?;
+            func.call_async(&mut store, &args, &mut results).await
+        };
+        let outcome = tokio::select! {
+            r = work => r.map_err(Some),
+            () = cancelled.cancelled() => Err(None),
+            () = tokio::time::sleep(limit) => {
+                self.log_output(&output);
+                return Err((
+                    Cause::Deadline,
+                    ActivityError::retryable(
+                        "DeadlineExceeded",
+                        format!("{}: still running after {limit:?}; the call was interrupted", self.who()),
+                    ),
+                ));
+            }
+        };
+        let stderr_tail = self.log_output(&output);
+        match outcome {
+            Ok(()) => self.result(results.into_iter().next()),
+            Err(None) => Err((Cause::Cancelled, ActivityError::Cancelled)),
+            Err(Some(e)) => Err(self.classify(&e, &stderr_tail)),
+        }
+    }
+
+    /// The call's time limit: the attempt's remaining start-to-close time, capped by the
+    /// manifest's (or host's) maximum.
+    fn time_limit(&self, ctx: &ActivityContext) -> Duration {
+        let max = self.plugin.manifest.max_call_time;
+        ctx.info
+            .deadline
+            .map(|d| {
+                d.duration_since(SystemTime::now())
+                    .unwrap_or(Duration::ZERO)
+            })
+            .map_or(max, |left| left.min(max))
+    }
+
+    fn arguments(&self, input: &[Payload]) -> Result<Vec<Val>, ActivityError> {
+        let params = &self.function.params;
+        if input.len() != params.len() {
+            let expected: Vec<String> = params
+                .iter()
+                .map(|(n, t)| format!("{n}: {}", describe(t)))
+                .collect();
+            return Err(ActivityError::non_retryable(
+                "ArgumentMismatch",
+                format!(
+                    "{}: expects {} argument(s) ({}), got {}",
+                    self.who(),
+                    params.len(),
+                    expected.join(", "),
+                    input.len()
+                ),
+            ));
+        }
+        params
+            .iter()
+            .zip(input)
+            .map(|((name, ty), p)| {
+                if self.function.raw {
+                    return Ok(raw_to_val(p));
+                }
+                payload_to_val(p, ty).map_err(|e| {
+                    ActivityError::non_retryable(
+                        "ArgumentMismatch",
+                        format!("{}, parameter `{name}` ({}): {e}", self.who(), describe(ty)),
+                    )
+                })
+            })
+            .collect()
+    }
+
+    fn result(&self, val: Option<Val>) -> Result<Payload, (Cause, ActivityError)> {
+        let conversion = |e: crate::convert::ConvError| {
+            (
+                Cause::Conversion,
+                ActivityError::non_retryable(
+                    "ResultMismatch",
+                    format!("{}: cannot encode the result: {e}", self.who()),
+                ),
+            )
+        };
+        let (Some(val), Some(ty)) = (val, self.function.result.as_ref()) else {
+            return Ok(null_payload());
+        };
+        if self.function.raw {
+            return val_to_raw(&val).ok_or_else(|| {
+                (
+                    Cause::Conversion,
+                    ActivityError::non_retryable(
+                        "ResultMismatch",
+                        format!("{}: malformed payload record", self.who()),
+                    ),
+                )
+            });
+        }
+        match (val, ty) {
+            (Val::Result(Ok(ok)), Type::Result(r)) => match (ok, r.ok()) {
+                (Some(v), Some(t)) => val_to_payload(&v, &t).map_err(conversion),
+                _ => Ok(null_payload()),
+            },
+            (Val::Result(Err(err)), _) => {
+                let json = match err {
+                    Some(v) => val_to_json(&v).map_err(conversion)?,
+                    None => serde_json::Value::Null,
+                };
+                let message = match &json {
+                    serde_json::Value::String(s) => s.clone(),
+                    serde_json::Value::Null => "the plugin returned an error".to_string(),
+                    other => other.to_string(),
+                };
+                Err((
+                    Cause::PluginError,
+                    ActivityError::Failed {
+                        message,
+                        error_type: "PluginError".into(),
+                        non_retryable: false,
+                        details: vec![crate::convert::payload::json_payload(&json)],
+                    },
+                ))
+            }
+            (v, t) => val_to_payload(&v, t).map_err(conversion),
+        }
+    }
+
+    /// Names the cause of a failed call, with the trap message, the WASM backtrace and the
+    /// last lines the guest wrote to stderr (a Rust panic message lands there).
+    fn classify(&self, e: &wasmtime::Error, stderr_tail: &str) -> (Cause, ActivityError) {
+        let text = format!("{e:#}");
+        let mut extra = String::new();
+        if !stderr_tail.is_empty() {
+            extra.push_str(&format!("\nguest stderr:\n{stderr_tail}"));
+        }
+        if let Some(bt) = e.downcast_ref::<WasmBacktrace>() {
+            extra.push_str(&format!("\n{bt}"));
+        }
+        if text.contains("forcing trap when growing memory") {
+            let mib = self.plugin.manifest.memory_limit >> 20;
+            return (
+                Cause::Memory,
+                ActivityError::retryable(
+                    "MemoryLimitExceeded",
+                    format!(
+                        "{}: exceeded its memory limit of {mib} MiB{extra}",
+                        self.who()
+                    ),
+                ),
+            );
+        }
+        let what = match e.downcast_ref::<Trap>() {
+            Some(trap) => format!("trapped: {trap}"),
+            None => format!("failed: {text}"),
+        };
+        (
+            Cause::Trap,
+            ActivityError::retryable("Trap", format!("{}: {what}{extra}", self.who())),
+        )
+    }
+
+    /// Turns captured stdout/stderr into log records; returns the last few stderr lines.
+    fn log_output(&self, output: &Output) -> String {
+        let plugin = &*self.plugin_name;
+        let activity_type = self.function.activity_type.as_str();
+        let out = output.stdout.contents();
+        for line in String::from_utf8_lossy(&out)
+            .lines()
+            .filter(|l| !l.is_empty())
+        {
+            tracing::info!(target: "plugin", plugin, activity_type, stream = "stdout", "{line}");
+        }
+        let err = output.stderr.contents();
+        let text = String::from_utf8_lossy(&err);
+        for line in text.lines().filter(|l| !l.is_empty()) {
+            tracing::warn!(target: "plugin", plugin, activity_type, stream = "stderr", "{line}");
+        }
+        let lines: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
+        lines[lines.len().saturating_sub(5)..].join("\n")
+    }
+}

@@ -1,0 +1,96 @@
+//! Activity plugins at run time: one engine and linker for all of them, and an [`Activity`]
+//! per exported function that instantiates the plugin fresh for every attempt.
+
+mod call;
+mod http;
+pub mod imports;
+pub mod state;
+
+use crate::activity::{Activity, ActivityContext, ActivityError, ActivityRegistry};
+use crate::engine::{EpochTicker, activity_engine};
+use crate::metrics::HostMetrics;
+use crate::plugins::PluginSet;
+use crate::plugins::exports::ExportedFunction;
+use crate::plugins::loader::LoadedPlugin;
+use futures::future::BoxFuture;
+use state::ActivityState;
+use std::sync::Arc;
+use temporalio_common::protos::temporal::api::common::v1::Payload;
+use wasmtime::Engine;
+use wasmtime::component::Linker;
+
+/// The engine, the linker with every host import, and the epoch ticker.
+pub struct PluginRuntime {
+    engine: Engine,
+    linker: Linker<ActivityState>,
+    _ticker: EpochTicker,
+}
+
+impl PluginRuntime {
+    /// Builds the engine and links WASI preview 2, `wasi:http` and the plugin contract once.
+    pub fn new(max_concurrent: usize) -> anyhow::Result<Self> {
+        let engine = activity_engine(max_concurrent)?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+        imports::add_to_linker(&mut linker)?;
+        let ticker = EpochTicker::start(&engine)?;
+        Ok(PluginRuntime {
+            engine,
+            linker,
+            _ticker: ticker,
+        })
+    }
+
+    /// The shared engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The shared linker.
+    pub fn linker(&self) -> &Linker<ActivityState> {
+        &self.linker
+    }
+}
+
+/// One exported function of one plugin, as an activity type.
+pub struct WasmActivity {
+    plugin: Arc<LoadedPlugin>,
+    function: ExportedFunction,
+    plugin_name: Arc<str>,
+    metrics: HostMetrics,
+}
+
+impl Activity for WasmActivity {
+    fn execute(
+        &self,
+        ctx: ActivityContext,
+        input: Vec<Payload>,
+    ) -> BoxFuture<'static, Result<Payload, ActivityError>> {
+        let call = call::Call {
+            plugin: self.plugin.clone(),
+            function: self.function.clone(),
+            plugin_name: self.plugin_name.clone(),
+            metrics: self.metrics.clone(),
+        };
+        Box::pin(call.run(ctx, input))
+    }
+}
+
+/// Registers every function of every plugin in `set` into `registry`.
+pub fn register(set: &PluginSet, registry: &mut ActivityRegistry, metrics: &HostMetrics) {
+    for plugin in &set.plugins {
+        let name: Arc<str> = Arc::from(plugin.file.as_str());
+        for f in &plugin.functions {
+            registry.insert(
+                f.activity_type.clone(),
+                Arc::new(WasmActivity {
+                    plugin: plugin.clone(),
+                    function: f.clone(),
+                    plugin_name: name.clone(),
+                    metrics: metrics.clone(),
+                }),
+            );
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! The per-attempt store state of an activity instance: WASI with no capabilities but what
+//! the manifest grants, `wasi:http` that refuses every request, memory limits, and the
+//! activity context the host interface reads.
+
+use crate::activity::ActivityContext;
+use crate::plugins::manifest::Manifest;
+use std::sync::Arc;
+use wasmtime::component::ResourceTable;
+use wasmtime::{StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+/// Bytes of stdout (and of stderr) kept per attempt; they become log lines afterwards.
+pub const OUTPUT_CAPACITY: usize = 256 * 1024;
+
+/// What one activity attempt's store holds.
+pub struct ActivityState {
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    hooks: super::http::DenyOutbound,
+    table: ResourceTable,
+    pub(super) limits: StoreLimits,
+    pub(super) ctx: ActivityContext,
+    pub(super) plugin: Arc<str>,
+}
+
+/// The guest's captured output streams.
+pub struct Output {
+    pub stdout: MemoryOutputPipe,
+    pub stderr: MemoryOutputPipe,
+}
+
+impl ActivityState {
+    /// A state granting exactly what `manifest` grants.
+    pub fn new(
+        plugin: Arc<str>,
+        manifest: &Manifest,
+        ctx: ActivityContext,
+    ) -> wasmtime::Result<(Self, Output)> {
+        let out = Output {
+            stdout: MemoryOutputPipe::new(OUTPUT_CAPACITY),
+            stderr: MemoryOutputPipe::new(OUTPUT_CAPACITY),
+        };
+        let mut b = WasiCtxBuilder::new();
+        b.stdout(out.stdout.clone()).stderr(out.stderr.clone());
+        for (k, v) in &manifest.env {
+            b.env(k, v);
+        }
+        for d in &manifest.dirs {
+            let perms = if d.writable {
+                FsPerms::ReadWrite
+            } else {
+                FsPerms::ReadOnly
+            };
+            b.preopened_dir(&d.host, &d.guest, perms)?;
+        }
+        // Sockets: WasiCtxBuilder allows no address by default; name lookups are off too.
+        b.allow_ip_name_lookup(false);
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(usize::try_from(manifest.memory_limit).unwrap_or(usize::MAX))
+            .trap_on_grow_failure(true)
+            .build();
+        Ok((
+            ActivityState {
+                wasi: b.build(),
+                http: WasiHttpCtx::new(),
+                hooks: super::http::DenyOutbound,
+                table: ResourceTable::new(),
+                limits,
+                ctx,
+                plugin,
+            },
+            out,
+        ))
+    }
+}
+
+impl WasiView for ActivityState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for ActivityState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            hooks: &mut self.hooks,
+            table: &mut self.table,
+            ctx: &mut self.http,
+        }
+    }
+}
