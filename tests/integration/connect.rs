@@ -90,7 +90,7 @@ async fn gives_up_at_the_limit_with_a_clear_error() {
 /// (same database) the host is ready again without a restart and still runs activities.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recovers_when_the_server_comes_back() {
-    use crate::common::workflows::{Call, call_activity};
+    use crate::common::workflows::{Call, run_activity};
     use temporalio_common::protos::coresdk::AsJsonPayloadExt as _;
     use wasm_worker::activity::{ActivityContext, ActivityError};
 
@@ -144,12 +144,8 @@ async fn recovers_when_the_server_comes_back() {
     // The restarted dev server (1.32) holds versioned activity polls for about a minute
     // ("timed out waiting for worker deployment version to appear in user data") before it
     // dispatches again; the host needs no restart, only patience.
-    let call = Call {
-        activity: "echo".into(),
-        task_queue: queue.clone(),
-        arg: "back".into(),
-    };
-    let result = call_activity(&address, &format!("{queue}-wf"), call).await;
-    assert_eq!(result, Ok("echo \"back\"".to_string()));
+    let call = Call::new("echo", &queue).json(serde_json::json!("back"));
+    let outcome = run_activity(&address, &format!("{queue}-wf"), call).await;
+    assert_eq!(outcome.json(), serde_json::json!("echo \"back\""));
     host.stop().await.expect("clean stop");
 }

@@ -1,7 +1,7 @@
 //! The worker's life on a real server: metrics, tasks for unknown types, in-flight work at
 //! shutdown, SIGTERM to the real binary.
 
-use crate::common::workflows::{ByName, Call, call_activity, client};
+use crate::common::workflows::{ByName, Call, client, run_activity};
 use crate::common::{self, eventually, http_get, shared_server, wait_ready};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -116,21 +116,16 @@ async fn an_activity_of_an_unknown_type_fails_naming_type_and_queue() {
     let queue = config.task_queue.clone();
     let host = Host::new(config).start().await.expect("host starts");
     wait_ready(host.metrics_addr()).await;
-    let call = Call {
-        activity: "no_such_activity".into(),
-        task_queue: queue.clone(),
-        arg: "x".into(),
-    };
-    let err = call_activity(shared_server(), &format!("{queue}-wf"), call)
-        .await
-        .expect_err("must fail");
+    let call = Call::new("no_such_activity", &queue).json(serde_json::json!("x"));
+    let outcome = run_activity(shared_server(), &format!("{queue}-wf"), call).await;
+    assert_eq!(outcome.failure().error_type, "ActivityTypeNotFound");
+    let err = outcome.error();
     assert!(
         err.contains(&format!(
             "activity type `no_such_activity` is not provided by any plugin on task queue `{queue}`"
         )),
         "{err}"
     );
-    assert!(err.contains("ActivityTypeNotFound"), "{err}");
     host.stop().await.expect("clean stop");
 }
 
@@ -167,11 +162,7 @@ async fn an_in_flight_activity_finishes_before_the_host_stops() {
         .await
         .expect("host starts");
     wait_ready(host.metrics_addr()).await;
-    let call = Call {
-        activity: "slow_activity".into(),
-        task_queue: queue.clone(),
-        arg: "payload".into(),
-    };
+    let call = Call::new("slow_activity", &queue).json(serde_json::json!("payload"));
     let workflow_queue = format!("{queue}-wf");
     let stop_while_running = async {
         eventually(Duration::from_secs(30), "the activity to start", || {
@@ -185,14 +176,14 @@ async fn an_in_flight_activity_finishes_before_the_host_stops() {
     };
     // The native worker's future is not Send: drive both on this task.
     let (result, stop_took) = tokio::join!(
-        call_activity(shared_server(), &workflow_queue, call),
+        run_activity(shared_server(), &workflow_queue, call),
         stop_while_running
     );
     assert!(
         stop_took >= Duration::from_secs(1),
         "stop did not wait for the in-flight activity ({stop_took:?})"
     );
-    assert_eq!(result, Ok("done:payload:attempt1".to_string()));
+    assert_eq!(result.json(), serde_json::json!("done:payload:attempt1"));
 }
 
 /// SIGTERM to the real binary: graceful stop, exit code 0, within the grace period.

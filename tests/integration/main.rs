@@ -6,6 +6,7 @@
 // Helpers are `pub` so modules can share them; the crate has no public API to protect.
 #![allow(unreachable_pub)]
 
+mod activities;
 mod common;
 mod config_errors;
 mod connect;

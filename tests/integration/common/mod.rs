@@ -94,3 +94,35 @@ pub async fn wait_ready(addr: std::net::SocketAddr) {
     )
     .await;
 }
+
+/// Paths of the guest components built by `tests/build.rs`.
+pub mod guests {
+    include!(concat!(env!("OUT_DIR"), "/guests.rs"));
+
+    /// The bytes of a built guest.
+    pub fn bytes(path: &str) -> Vec<u8> {
+        std::fs::read(path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
+    }
+}
+
+/// A started host whose plugins folder holds `files` (name → bytes) and `manifests`
+/// (`NAME.toml` → text); returns it with its task queue and the folder (keep it alive).
+pub async fn plugin_host(
+    files: &[(&str, Vec<u8>)],
+    manifests: &[(&str, &str)],
+) -> (wasm_worker::RunningHost, String, tempfile::TempDir) {
+    let (config, plugins) = config(shared_server(), "plugins");
+    for (name, bytes) in files {
+        std::fs::write(plugins.path().join(name), bytes).expect("writing a plugin");
+    }
+    for (name, text) in manifests {
+        std::fs::write(plugins.path().join(name), text).expect("writing a manifest");
+    }
+    let queue = config.task_queue.clone();
+    let host = wasm_worker::Host::new(config)
+        .start()
+        .await
+        .expect("host starts");
+    wait_ready(host.metrics_addr()).await;
+    (host, queue, plugins)
+}

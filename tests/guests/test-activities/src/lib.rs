@@ -1,0 +1,133 @@
+//! A test plugin: one echo per WIT type (the host's conversions are checked end to end) and
+//! hostile functions that the host must contain.
+
+wit_bindgen::generate!({
+    world: "test-activities",
+    path: "wit",
+    generate_all,
+});
+
+use exports::test::activities::echo::{Color, Guest as Echo, Payload, Perms, Point, Shape};
+use exports::test::activities::hostile::Guest as Hostile;
+use wasm_worker::plugin::activity;
+use wasm_worker::plugin::log::{Level, log};
+
+struct Plugin;
+
+impl Echo for Plugin {
+    fn echo_bool(v: bool) -> bool { v }
+    fn echo_s8(v: i8) -> i8 { v }
+    fn echo_u8(v: u8) -> u8 { v }
+    fn echo_s16(v: i16) -> i16 { v }
+    fn echo_u16(v: u16) -> u16 { v }
+    fn echo_s32(v: i32) -> i32 { v }
+    fn echo_u32(v: u32) -> u32 { v }
+    fn echo_s64(v: i64) -> i64 { v }
+    fn echo_u64(v: u64) -> u64 { v }
+    fn echo_f32(v: f32) -> f32 { v }
+    fn echo_f64(v: f64) -> f64 { v }
+    fn echo_char(v: char) -> char { v }
+    fn echo_string(v: String) -> String { v }
+    fn echo_list(v: Vec<u32>) -> Vec<u32> { v }
+    fn echo_bytes(v: Vec<u8>) -> Vec<u8> { v }
+    fn echo_point(v: Point) -> Point { v }
+    fn echo_tuple(v: (String, u8, bool)) -> (String, u8, bool) { v }
+    fn echo_option(v: Option<String>) -> Option<String> { v }
+    fn echo_result(v: Result<u32, String>) -> Result<u32, String> { v }
+    fn wrap_results(v: Vec<Result<u32, String>>) -> Vec<Result<u32, String>> { v }
+    fn echo_shape(v: Shape) -> Shape { v }
+    fn echo_color(v: Color) -> Color { v }
+    fn echo_perms(v: Perms) -> Perms { v }
+    fn add(a: i64, b: i64) -> i64 { a.wrapping_add(b) }
+    fn nothing() {}
+    fn raw_echo(p: Payload) -> Payload { p }
+}
+
+impl Hostile for Plugin {
+    fn spin() {
+        let mut n: u64 = 0;
+        loop {
+            n = std::hint::black_box(n.wrapping_add(1));
+        }
+    }
+
+    fn hog_memory() -> u64 {
+        let mut held: Vec<Vec<u8>> = Vec::new();
+        loop {
+            held.push(vec![1u8; 1 << 20]);
+            std::hint::black_box(&held);
+        }
+    }
+
+    fn trap() {
+        core::arch::wasm32::unreachable()
+    }
+
+    fn panic(message: String) {
+        panic!("{message}")
+    }
+
+    fn read_file(path: String) -> Result<String, String> {
+        std::fs::read_to_string(&path).map_err(|e| e.to_string())
+    }
+
+    fn write_file(path: String, contents: String) -> Result<(), String> {
+        std::fs::write(&path, contents).map_err(|e| e.to_string())
+    }
+
+    fn env_var(name: String) -> Option<String> {
+        std::env::var(name).ok()
+    }
+
+    fn connect(addr: String) -> Result<String, String> {
+        std::net::TcpStream::connect(addr.as_str())
+            .map(|_| "connected".to_string())
+            .map_err(|e| e.to_string())
+    }
+
+    fn info_json() -> String {
+        let i = activity::info();
+        format!(
+            "{{\"activity_type\":{:?},\"workflow_type\":{:?},\"task_queue\":{:?},\"attempt\":{},\"has_deadline\":{}}}",
+            i.activity_type,
+            i.workflow_type,
+            i.task_queue,
+            i.attempt,
+            i.deadline_unix_ms.is_some()
+        )
+    }
+
+    fn heartbeat_then_fail(details: String) -> Result<String, String> {
+        let info = activity::info();
+        if info.attempt == 1 {
+            activity::heartbeat(Some(&details));
+            return Err(format!("attempt {} fails on purpose", info.attempt));
+        }
+        Ok(info.heartbeat_details.unwrap_or_else(|| "no details".into()))
+    }
+
+    fn wait_for_cancel() -> String {
+        log(Level::Info, "waiting for cancellation");
+        loop {
+            activity::heartbeat(None);
+            if activity::is_cancelled() {
+                return "saw the cancellation".into();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    fn sleep_ms(ms: u32) -> String {
+        std::thread::sleep(std::time::Duration::from_millis(u64::from(ms)));
+        format!("slept {ms} ms")
+    }
+
+    fn print_lines(n: u32) {
+        for i in 0..n {
+            println!("line {i}");
+        }
+        eprintln!("done printing");
+    }
+}
+
+export!(Plugin);
