@@ -42,8 +42,11 @@ build:
 	cargo build -p wasm-worker --bin wasm-worker
 
 ## plugins: build every example plugin into dist/plugins/
-plugins:
+PLUGINS_TARGET := $(HOME)/.cache/wasm-worker/plugins-target
+plugins: rust-targets
 	@mkdir -p $(PLUGINS_OUT)
+	cd plugins && CARGO_TARGET_DIR=$(PLUGINS_TARGET) cargo build --release --target wasm32-wasip2
+	cp $(PLUGINS_TARGET)/wasm32-wasip2/release/hello_activity.wasm $(PLUGINS_OUT)/
 
 lint:
 	cargo fmt --all -- --check

@@ -12,3 +12,4 @@ mod config_errors;
 mod connect;
 mod dev_mode;
 mod lifecycle;
+mod plugin_loading;
