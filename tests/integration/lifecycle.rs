@@ -239,3 +239,126 @@ async fn sigterm_stops_the_binary_cleanly() {
     assert!(logs.contains("shutdown requested"), "{logs}");
     assert!(logs.contains("worker stopped"), "{logs}");
 }
+
+/// Starts the real binary with the test plugin on its own queue; returns the child, its
+/// metrics address, its queue and the plugins folder (keep it alive).
+async fn spawn_binary_with_test_plugin(
+    grace: &str,
+) -> (
+    tokio::process::Child,
+    std::net::SocketAddr,
+    String,
+    tempfile::TempDir,
+) {
+    use crate::common::guests::{self, TEST_ACTIVITIES};
+    let plugins = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        plugins.path().join("test_activities.wasm"),
+        guests::bytes(TEST_ACTIVITIES),
+    )
+    .expect("write");
+    let port = common::free_port();
+    let queue = common::unique("signals");
+    let child = tokio::process::Command::new(common::host_binary())
+        .env_clear()
+        .args([
+            "--address",
+            shared_server(),
+            "--metrics-bind",
+            "127.0.0.1",
+            "--metrics-port",
+            &port.to_string(),
+        ])
+        .args([
+            "--task-queue",
+            &queue,
+            "--deployment-name",
+            &common::unique("dep"),
+            "--shutdown-grace",
+            grace,
+        ])
+        .arg("--plugins")
+        .arg(plugins.path())
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn");
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    eventually(Duration::from_secs(30), "the metrics port", || async move {
+        reqwest::get(format!("http://{addr}/healthz"))
+            .await
+            .ok()
+            .map(|_| ())
+    })
+    .await;
+    wait_ready(addr).await;
+    (child, addr, queue, plugins)
+}
+
+async fn wait_in_flight(addr: std::net::SocketAddr) {
+    eventually(
+        Duration::from_secs(30),
+        "an activity in flight",
+        || async move {
+            let (_, m) = http_get(addr, "/metrics").await;
+            m.contains("wasm_worker_activities_in_flight 1")
+                .then_some(())
+        },
+    )
+    .await;
+}
+
+fn sigterm(child: &tokio::process::Child) {
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id().expect("pid")).expect("pid"));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
+}
+
+/// SIGTERM while a plugin activity runs: the binary lets it finish, its result reaches the
+/// workflow, and the process exits 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_the_running_plugin_activity_finish() {
+    let (mut child, addr, queue, _plugins) = spawn_binary_with_test_plugin("30s").await;
+    let call = Call::new("sleep_ms", &queue).json(serde_json::json!(2000));
+    let stop = async {
+        wait_in_flight(addr).await;
+        sigterm(&child);
+        tokio::time::timeout(Duration::from_secs(30), child.wait())
+            .await
+            .expect("exits after SIGTERM")
+            .expect("wait")
+    };
+    let workflow_queue = format!("{queue}-wf");
+    let (outcome, status) =
+        tokio::join!(run_activity(shared_server(), &workflow_queue, call), stop);
+    assert_eq!(outcome.json(), serde_json::json!("slept 2000 ms"));
+    assert_eq!(status.code(), Some(0));
+}
+
+/// A second signal does not wait for the grace period: the binary exits at once with 130.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_signal_exits_at_once() {
+    let (mut child, addr, queue, _plugins) = spawn_binary_with_test_plugin("60s").await;
+    let call = Call::new("sleep_ms", &queue).json(serde_json::json!(60_000));
+    let signals = async {
+        wait_in_flight(addr).await;
+        sigterm(&child);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(
+            child.try_wait().expect("try_wait").is_none(),
+            "exited before the activity finished"
+        );
+        sigterm(&child);
+        tokio::time::timeout(Duration::from_secs(10), child.wait())
+            .await
+            .expect("exits at once after the second signal")
+            .expect("wait")
+    };
+    // The workflow never completes here (its activity dies with the host): race it.
+    let workflow_queue = format!("{queue}-wf");
+    let workflow = run_activity(shared_server(), &workflow_queue, call);
+    let status = tokio::select! {
+        s = signals => s,
+        _ = workflow => panic!("the workflow cannot finish while its activity sleeps for a minute"),
+    };
+    assert_eq!(status.code(), Some(130));
+}
