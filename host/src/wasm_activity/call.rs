@@ -273,17 +273,28 @@ impl Call {
     fn log_output(&self, output: &Output) -> String {
         let plugin = &*self.plugin_name;
         let activity_type = self.function.activity_type.as_str();
-        let out = output.stdout.contents();
+        let (out, out_dropped) = output.stdout.take();
         for line in String::from_utf8_lossy(&out)
             .lines()
             .filter(|l| !l.is_empty())
         {
             tracing::info!(target: "plugin", plugin, activity_type, stream = "stdout", "{line}");
         }
-        let err = output.stderr.contents();
+        let (err, err_dropped) = output.stderr.take();
         let text = String::from_utf8_lossy(&err);
         for line in text.lines().filter(|l| !l.is_empty()) {
             tracing::warn!(target: "plugin", plugin, activity_type, stream = "stderr", "{line}");
+        }
+        if out_dropped + err_dropped > 0 {
+            tracing::warn!(
+                target: "plugin",
+                plugin,
+                activity_type,
+                stdout_dropped = out_dropped,
+                stderr_dropped = err_dropped,
+                "plugin output beyond {} bytes per stream was dropped",
+                super::state::OUTPUT_CAPACITY
+            );
         }
         let lines: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
         lines[lines.len().saturating_sub(5)..].join("\n")

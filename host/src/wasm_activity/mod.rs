@@ -4,6 +4,7 @@
 mod call;
 mod http;
 pub mod imports;
+mod output;
 pub mod state;
 
 use crate::activity::{Activity, ActivityContext, ActivityError, ActivityRegistry};

@@ -2,17 +2,18 @@
 //! the manifest grants, `wasi:http` that refuses every request, memory limits, and the
 //! activity context the host interface reads.
 
+use super::output::Captured;
 use crate::activity::ActivityContext;
 use crate::plugins::manifest::Manifest;
 use std::sync::Arc;
 use wasmtime::component::ResourceTable;
 use wasmtime::{StoreLimits, StoreLimitsBuilder};
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-/// Bytes of stdout (and of stderr) kept per attempt; they become log lines afterwards.
-pub const OUTPUT_CAPACITY: usize = 256 * 1024;
+/// Bytes of stdout (and of stderr) kept per attempt; they become log lines afterwards, and
+/// output beyond them is dropped and counted.
+pub const OUTPUT_CAPACITY: usize = 64 * 1024;
 
 /// What one activity attempt's store holds.
 pub struct ActivityState {
@@ -27,8 +28,8 @@ pub struct ActivityState {
 
 /// The guest's captured output streams.
 pub struct Output {
-    pub stdout: MemoryOutputPipe,
-    pub stderr: MemoryOutputPipe,
+    pub stdout: Captured,
+    pub stderr: Captured,
 }
 
 impl ActivityState {
@@ -39,8 +40,8 @@ impl ActivityState {
         ctx: ActivityContext,
     ) -> wasmtime::Result<(Self, Output)> {
         let out = Output {
-            stdout: MemoryOutputPipe::new(OUTPUT_CAPACITY),
-            stderr: MemoryOutputPipe::new(OUTPUT_CAPACITY),
+            stdout: Captured::new(OUTPUT_CAPACITY),
+            stderr: Captured::new(OUTPUT_CAPACITY),
         };
         let mut b = WasiCtxBuilder::new();
         b.stdout(out.stdout.clone()).stderr(out.stderr.clone());
