@@ -1,8 +1,8 @@
-//! Every `wasmtime::Config` choice for activity plugins, in one place, each with its reason.
+//! Every `wasmtime::Config` choice, in one place, each with its reason.
 //!
-//! One [`Engine`] is shared by all activity plugins: components are compiled once per engine,
-//! and an `InstancePre` per plugin is linked once; each activity attempt instantiates a fresh
-//! instance from it (so attempts never share guest state).
+//! One [`Engine`] is shared by all plugins, activities and workflows alike: each component is
+//! compiled once (before its kind is known) and linked once (`InstancePre`). Every activity
+//! attempt instantiates a fresh instance; every cached workflow run owns one.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,36 +13,56 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllo
 /// measurable cost (one counter increment per tick).
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
-/// Largest linear memory any activity instance may have; per-plugin limits (default 64 MiB,
-/// manifest `memory_limit_mib`) are enforced below it by the store limiter. 4 GiB is the
-/// 32-bit address space, so the pooling allocator reserves address space, not memory.
-pub const MAX_MEMORY_BYTES: u64 = 4 << 30;
+/// Largest linear memory any instance may have; per-plugin limits (default 64 MiB, manifest
+/// `memory_limit_mib`) are enforced below it by the store limiter.
+pub const MAX_MEMORY_BYTES: u64 = 1 << 30;
 
-/// The engine for activity plugins.
-pub fn activity_engine(max_concurrent: usize) -> wasmtime::Result<Engine> {
+/// How many instances the pool must hold at once.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolSize {
+    /// Activity attempts running at once (each a fresh instance).
+    pub activities: usize,
+    /// Workflow runs kept in the cache (each owns an instance).
+    pub workflow_runs: usize,
+}
+
+/// The engine for all plugins.
+pub fn plugin_engine(pool: PoolSize) -> wasmtime::Result<Engine> {
     let mut config = Config::new();
     config.wasm_component_model(true);
     // Calls are futures (`call_async`): a guest that loops still yields at every epoch tick,
     // so the tokio task that runs it can be cancelled or timed out.
     config.epoch_interruption(true);
     config.cranelift_opt_level(OptLevel::Speed);
+    // Determinism for workflow replay: NaN bit patterns and relaxed-SIMD results must not
+    // depend on the machine a run is replayed on. Activities pay only on float-heavy code,
+    // and one engine means one compilation per plugin whatever its kind.
+    config.cranelift_nan_canonicalization(true);
+    config.relaxed_simd_deterministic(true);
     // Keep WASM backtraces: a trap's message names the guest functions involved.
     config.wasm_backtrace_max_frames(std::num::NonZeroUsize::new(32));
-    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling(max_concurrent)));
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling(pool)));
     Engine::new(&config)
 }
 
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
 /// Pooling: instantiation reuses pre-reserved slots (about half the cost of mmap-per-instance)
-/// and copy-on-write memory images make a fresh instance's memory nearly free.
-fn pooling(max_concurrent: usize) -> PoolingAllocationConfig {
-    // Each in-flight activity holds one component instance; toolchains that embed an
-    // interpreter (componentize-py) use a dozen core instances and several memories each.
-    let slots = u32::try_from(max_concurrent.saturating_mul(2).max(16)).unwrap_or(u32::MAX);
+/// and copy-on-write memory images make a fresh instance's memory nearly free. Slots reserve
+/// address space, not memory.
+fn pooling(pool: PoolSize) -> PoolingAllocationConfig {
+    // Activity toolchains that embed an interpreter (componentize-py) use a dozen core
+    // instances and several memories per component; a workflow run uses one or two. An
+    // activity may briefly overlap with the next attempt, hence the doubling.
+    let activities = pool.activities.saturating_mul(2);
+    let runs = pool.workflow_runs;
     let mut p = PoolingAllocationConfig::default();
-    p.total_component_instances(slots);
-    p.total_core_instances(slots.saturating_mul(16));
-    p.total_memories(slots.saturating_mul(4));
-    p.total_tables(slots.saturating_mul(16));
+    p.total_component_instances(count(activities + runs + 16));
+    p.total_core_instances(count(activities * 16 + runs * 4 + 64));
+    p.total_memories(count(activities * 4 + runs * 2 + 16));
+    p.total_tables(count(activities * 16 + runs * 4 + 64));
     p.max_core_instances_per_component(64);
     p.max_memories_per_component(8);
     p.max_tables_per_component(64);

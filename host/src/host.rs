@@ -51,9 +51,12 @@ impl Host {
     /// background.
     pub async fn start(mut self) -> anyhow::Result<RunningHost> {
         let metrics = HostMetrics::new();
-        let plugin_runtime =
-            crate::wasm_activity::PluginRuntime::new(self.config.max_concurrent_activities)
-                .context("starting the WebAssembly runtime")?;
+        let pool = crate::engine::PoolSize {
+            activities: self.config.max_concurrent_activities,
+            workflow_runs: self.config.max_cached_workflows,
+        };
+        let plugin_runtime = crate::wasm_activity::PluginRuntime::new(pool)
+            .context("starting the WebAssembly runtime")?;
         let plugins_dir = self.config.plugins_dir.clone();
         let (plugin_runtime, set) = tokio::task::spawn_blocking({
             let metrics = metrics.clone();
@@ -65,6 +68,12 @@ impl Host {
         .await
         .context("loading plugins")?;
         crate::wasm_activity::register(&set, &mut self.activities, &metrics);
+        let workflows = Arc::new(crate::wasm_workflow::Workflows::new(
+            &set.workflows,
+            &self.config.namespace,
+            &self.config.task_queue,
+            &metrics,
+        ));
         let c = &self.config;
         metrics
             .info
@@ -110,6 +119,7 @@ impl Host {
 
         let supervisor = Supervisor {
             _plugin_runtime: plugin_runtime,
+            workflows,
             config: self.config,
             activities: self.activities,
             metrics,
@@ -171,6 +181,7 @@ impl RunningHost {
 struct Supervisor {
     /// Keeps the engine (and its epoch ticker) alive while the worker runs.
     _plugin_runtime: crate::wasm_activity::PluginRuntime,
+    workflows: Arc<crate::wasm_workflow::Workflows>,
     config: Config,
     activities: ActivityRegistry,
     metrics: HostMetrics,
@@ -201,6 +212,7 @@ impl Supervisor {
             c,
             &c.build_id,
             self.activities.clone(),
+            self.workflows.clone(),
             &self.metrics,
         )
         .await?;

@@ -13,6 +13,7 @@
 //! - [`activity`]: the [`activity::Activity`] trait the loops dispatch activity tasks to.
 //! - [`plugins`]: the plugins folder: load, validate, compile, manifests, exported functions.
 //! - [`wasm_activity`]: plugin functions as activities: sandbox, host imports, one call.
+//! - [`wasm_workflow`]: workflow plugins on Temporal's workflow-runtime ABI, one instance per run.
 //! - [`convert`]: Temporal payloads ↔ WIT values; [`engine`]: every wasmtime setting.
 //! - [`deployment`]: makes the worker's deployment version current.
 //! - [`status`]: periodic DescribeTaskQueue for the backlog gauge and reachability.
@@ -40,6 +41,7 @@ pub mod plugins;
 pub mod shutdown;
 pub mod status;
 pub mod wasm_activity;
+pub mod wasm_workflow;
 pub mod worker;
 
 pub use config::Config;

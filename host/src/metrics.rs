@@ -35,6 +35,16 @@ pub struct HostMetrics {
     pub plugins_loaded: IntGauge,
     /// Plugin files refused, by file.
     pub plugin_load_failures: IntCounterVec,
+    /// Workflow activations processed, by workflow type.
+    pub workflow_activations: IntCounterVec,
+    /// Time inside the guest per activation, seconds.
+    pub workflow_activation_seconds: HistogramVec,
+    /// Workflow runs held in instances now.
+    pub workflow_runs_cached: IntGauge,
+    /// Runs evicted from the cache.
+    pub workflow_evictions: prometheus::IntCounter,
+    /// Failed workflow tasks by workflow type and cause (`trap`, `deadline`, `guest`).
+    pub workflow_task_failures: IntCounterVec,
 }
 
 impl HostMetrics {
@@ -127,6 +137,43 @@ impl HostMetrics {
             &["file"],
         )
         .expect("static metric definition");
+        let workflow_activations = IntCounterVec::new(
+            Opts::new(
+                "wasm_worker_workflow_activations_total",
+                "Workflow activations processed in plugins",
+            ),
+            &["workflow_type"],
+        )
+        .expect("static metric definition");
+        let workflow_activation_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "wasm_worker_workflow_activation_seconds",
+                "Time inside the guest per activation",
+            )
+            .buckets(vec![
+                0.00001, 0.00003, 0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0,
+            ]),
+            &["workflow_type"],
+        )
+        .expect("static metric definition");
+        let workflow_runs_cached = IntGauge::new(
+            "wasm_worker_workflow_runs_cached",
+            "Workflow runs held in instances",
+        )
+        .expect("static metric definition");
+        let workflow_evictions = prometheus::IntCounter::new(
+            "wasm_worker_workflow_evictions_total",
+            "Workflow runs evicted",
+        )
+        .expect("static metric definition");
+        let workflow_task_failures = IntCounterVec::new(
+            Opts::new(
+                "wasm_worker_workflow_task_failures_total",
+                "Workflow tasks failed by a plugin, by cause",
+            ),
+            &["workflow_type", "cause"],
+        )
+        .expect("static metric definition");
         for c in [
             Box::new(info.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(ready.clone()),
@@ -139,6 +186,11 @@ impl HostMetrics {
             Box::new(plugin_call_seconds.clone()),
             Box::new(plugins_loaded.clone()),
             Box::new(plugin_load_failures.clone()),
+            Box::new(workflow_activations.clone()),
+            Box::new(workflow_activation_seconds.clone()),
+            Box::new(workflow_runs_cached.clone()),
+            Box::new(workflow_evictions.clone()),
+            Box::new(workflow_task_failures.clone()),
         ] {
             registry.register(c).expect("metric names are unique");
         }
@@ -155,6 +207,11 @@ impl HostMetrics {
             plugin_call_seconds,
             plugins_loaded,
             plugin_load_failures,
+            workflow_activations,
+            workflow_activation_seconds,
+            workflow_runs_cached,
+            workflow_evictions,
+            workflow_task_failures,
         }
     }
 

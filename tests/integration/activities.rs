@@ -282,11 +282,7 @@ async fn traps_panics_loops_and_memory_bombs_fail_only_their_activity() {
     );
 
     // A flood of output is cut at the log budget, not turned into a failure.
-    let out = run(
-        &queue,
-        Call::new("print_lines", &queue).json(json!(20_000)),
-    )
-    .await;
+    let out = run(&queue, Call::new("print_lines", &queue).json(json!(20_000))).await;
     assert_eq!(
         out.result.as_ref().map(|r| r.encoding.as_str()),
         Some("binary/null"),

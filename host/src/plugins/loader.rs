@@ -25,16 +25,20 @@ pub struct LoadedPlugin {
     pub pre: InstancePre<ActivityState>,
 }
 
+/// What a plugin file turned out to be.
+pub enum Loaded {
+    /// Activity functions.
+    Activities(LoadedPlugin),
+    /// Workflow types.
+    Workflows(crate::wasm_workflow::WorkflowPlugin),
+}
+
 /// Component-model binary header: `\0asm`, then layer 1 version 0x0d.
 const COMPONENT_VERSION: [u8; 4] = [0x0d, 0x00, 0x01, 0x00];
 const CORE_VERSION: [u8; 4] = [0x01, 0x00, 0x00, 0x00];
 
 /// Loads `path`; the error is the reason, for a message that also names the file.
-pub fn load(
-    runtime: &PluginRuntime,
-    path: &Path,
-    plugins_dir: &Path,
-) -> Result<LoadedPlugin, String> {
+pub fn load(runtime: &PluginRuntime, path: &Path, plugins_dir: &Path) -> Result<Loaded, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read the file: {e}"))?;
     check_header(&bytes)?;
     let manifest_path = path.with_extension("toml");
@@ -43,26 +47,35 @@ pub fn load(
         .unwrap_or_default();
     let component = Component::new(runtime.engine(), &bytes)
         .map_err(|e| format!("not a valid component: {e:#}"))?;
+    let digest = hex::encode(Sha256::digest(&bytes));
     let functions = match exports::read(runtime.engine(), &component, &manifest.rename)? {
         Exports::Activities(f) => f,
         Exports::Workflow => {
-            return Err("a workflow component (it exports temporal:workflow-runtime); this host does not run \
-                        workflow plugins yet"
-                .into());
+            let pre = runtime
+                .workflow_linker()
+                .instantiate_pre(&component)
+                .map_err(|e| format!("a workflow component that imports something the host does not provide: {e:#}"))?;
+            return crate::wasm_workflow::WorkflowPlugin::new(
+                file_name(path),
+                digest,
+                manifest,
+                pre,
+            )
+            .map(Loaded::Workflows);
         }
     };
     let pre = runtime
         .linker()
         .instantiate_pre(&component)
         .map_err(|e| format!("imports something the host does not provide: {e:#}"))?;
-    Ok(LoadedPlugin {
+    Ok(Loaded::Activities(LoadedPlugin {
         file: file_name(path),
         path: path.to_path_buf(),
-        digest: hex::encode(Sha256::digest(&bytes)),
+        digest,
         manifest,
         functions,
         pre,
-    })
+    }))
 }
 
 /// Refuses what is not a component before the compiler sees it, with a reason a user can act on.

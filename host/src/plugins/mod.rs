@@ -7,7 +7,8 @@ pub mod manifest;
 
 use crate::metrics::HostMetrics;
 use crate::wasm_activity::PluginRuntime;
-use loader::{LoadedPlugin, file_name};
+use crate::wasm_workflow::WorkflowPlugin;
+use loader::{Loaded, LoadedPlugin, file_name};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -25,8 +26,10 @@ pub struct LoadError {
 /// The loaded plugins of one folder scan.
 #[derive(Default)]
 pub struct PluginSet {
-    /// Loaded plugins, by file name order.
+    /// Loaded activity plugins, by file name order.
     pub plugins: Vec<Arc<LoadedPlugin>>,
+    /// Loaded workflow plugins, by file name order.
+    pub workflows: Vec<Arc<WorkflowPlugin>>,
     /// Refused files.
     pub errors: Vec<LoadError>,
 }
@@ -47,20 +50,42 @@ impl PluginSet {
             }
         };
         let mut owners: BTreeMap<String, String> = BTreeMap::new();
+        let mut workflow_owners: BTreeMap<String, String> = BTreeMap::new();
         for path in files {
             let file = file_name(&path);
             let started = std::time::Instant::now();
-            let result = loader::load(runtime, &path, dir).and_then(|p| {
-                match p.functions.iter().find_map(|f| owners.get(&f.activity_type).map(|o| (f, o))) {
-                    Some((f, other)) => Err(format!(
-                        "activity type `{}` is also exported by {other}; rename one in its manifest",
-                        f.activity_type
-                    )),
-                    None => Ok(p),
+            let result = loader::load(runtime, &path, dir).and_then(|loaded| match loaded {
+                Loaded::Activities(p) => {
+                    match p.functions.iter().find_map(|f| owners.get(&f.activity_type).map(|o| (f, o))) {
+                        Some((f, other)) => Err(format!(
+                            "activity type `{}` is also exported by {other}; rename one in its manifest",
+                            f.activity_type
+                        )),
+                        None => Ok(Loaded::Activities(p)),
+                    }
+                }
+                Loaded::Workflows(w) => {
+                    match w.definitions.iter().find_map(|d| workflow_owners.get(&d.workflow_type).map(|o| (d, o))) {
+                        Some((d, other)) => Err(format!("workflow type `{}` is also exported by {other}", d.workflow_type)),
+                        None => Ok(Loaded::Workflows(w)),
+                    }
                 }
             });
             match result {
-                Ok(plugin) => {
+                Ok(Loaded::Workflows(w)) => {
+                    for d in &w.definitions {
+                        workflow_owners.insert(d.workflow_type.clone(), file.clone());
+                    }
+                    tracing::info!(
+                        plugin = %file,
+                        digest = %&w.digest[..12],
+                        load_ms = started.elapsed().as_millis(),
+                        workflows = %w.definitions.iter().map(|d| d.workflow_type.as_str()).collect::<Vec<_>>().join(", "),
+                        "workflow plugin loaded"
+                    );
+                    set.workflows.push(Arc::new(w));
+                }
+                Ok(Loaded::Activities(plugin)) => {
                     for f in &plugin.functions {
                         owners.insert(f.activity_type.clone(), file.clone());
                     }

@@ -4,15 +4,16 @@
 mod call;
 mod http;
 pub mod imports;
-mod output;
+pub mod output;
 pub mod state;
 
 use crate::activity::{Activity, ActivityContext, ActivityError, ActivityRegistry};
-use crate::engine::{EpochTicker, activity_engine};
+use crate::engine::{EpochTicker, PoolSize, plugin_engine};
 use crate::metrics::HostMetrics;
 use crate::plugins::PluginSet;
 use crate::plugins::exports::ExportedFunction;
 use crate::plugins::loader::LoadedPlugin;
+use crate::wasm_workflow::state::WorkflowState;
 use futures::future::BoxFuture;
 use state::ActivityState;
 use std::sync::Arc;
@@ -20,27 +21,37 @@ use temporalio_common::protos::temporal::api::common::v1::Payload;
 use wasmtime::Engine;
 use wasmtime::component::Linker;
 
-/// The engine, the linker with every host import, and the epoch ticker.
+/// The engine, one linker per plugin kind, and the epoch ticker.
 pub struct PluginRuntime {
     engine: Engine,
     linker: Linker<ActivityState>,
+    workflow_linker: Linker<WorkflowState>,
     _ticker: EpochTicker,
 }
 
 impl PluginRuntime {
-    /// Builds the engine and links WASI preview 2, `wasi:http` and the plugin contract once.
-    pub fn new(max_concurrent: usize) -> anyhow::Result<Self> {
-        let engine = activity_engine(max_concurrent)?;
+    /// Builds the engine and links, once: for activities WASI preview 2, `wasi:http` and the
+    /// plugin contract; for workflows `workflow-host` and the deterministic WASI stand-ins.
+    pub fn new(pool: PoolSize) -> anyhow::Result<Self> {
+        let engine = plugin_engine(pool)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
         imports::add_to_linker(&mut linker)?;
+        let mut workflow_linker = Linker::new(&engine);
+        crate::wasm_workflow::bindings::add_to_linker(&mut workflow_linker)?;
         let ticker = EpochTicker::start(&engine)?;
         Ok(PluginRuntime {
             engine,
             linker,
+            workflow_linker,
             _ticker: ticker,
         })
+    }
+
+    /// The linker for workflow plugins.
+    pub fn workflow_linker(&self) -> &Linker<WorkflowState> {
+        &self.workflow_linker
     }
 
     /// The shared engine.

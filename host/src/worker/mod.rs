@@ -45,6 +45,7 @@ impl PollingWorker {
         config: &Config,
         build_id: &str,
         activities: ActivityRegistry,
+        workflows: Arc<crate::wasm_workflow::Workflows>,
         metrics: &HostMetrics,
     ) -> anyhow::Result<Self> {
         let core_config = core_config(config, build_id)?;
@@ -60,7 +61,7 @@ impl PollingWorker {
         let wf = tokio::spawn(workflows::run_loop(
             core.clone(),
             config.task_queue.clone(),
-            Vec::new(),
+            workflows,
             metrics.clone(),
         ));
         let act = tokio::spawn(

@@ -1,5 +1,5 @@
-//! The workflow-activation loop: poll core, hand each activation to the workflow runtime,
-//! complete it.
+//! The workflow-activation loop: poll core, hand each activation to the workflow plugins (each
+//! in its own task, so runs progress in parallel), complete it.
 //!
 //! Until a plugin provides a workflow type, its activations fail the workflow task with a
 //! message naming the type and the task queue; Temporal keeps retrying the task, so a workflow
@@ -7,6 +7,7 @@
 //! Evictions are always acknowledged: core waits for every activation, evictions included.
 
 use crate::metrics::HostMetrics;
+use crate::wasm_workflow::Workflows;
 use std::sync::Arc;
 use temporalio_common::protos::coresdk::workflow_activation::{
     WorkflowActivation, workflow_activation_job,
@@ -20,20 +21,38 @@ use temporalio_sdk_core::{PollError, Worker};
 pub(super) async fn run_loop(
     core: Arc<Worker>,
     task_queue: String,
-    known_types: Vec<String>,
+    workflows: Arc<Workflows>,
     metrics: HostMetrics,
 ) -> Result<(), PollError> {
+    let known_types = Arc::new(workflows.types());
+    let mut in_flight = tokio::task::JoinSet::new();
     loop {
         let activation = match core.poll_workflow_activation().await {
             Ok(a) => a,
-            Err(PollError::ShutDown) => return Ok(()),
+            Err(PollError::ShutDown) => break,
             Err(e) => return Err(e),
         };
-        let completion = handle(&activation, &task_queue, &known_types, &metrics);
-        if let Err(e) = core.complete_workflow_activation(completion).await {
-            tracing::error!(run_id = %activation.run_id, error = %e, "completing a workflow activation failed");
-        }
+        while in_flight.try_join_next().is_some() {}
+        let (core, workflows, task_queue, known_types, metrics) = (
+            core.clone(),
+            workflows.clone(),
+            task_queue.clone(),
+            known_types.clone(),
+            metrics.clone(),
+        );
+        in_flight.spawn(async move {
+            let run_id = activation.run_id.clone();
+            let completion = match workflows.handle(activation.clone()).await {
+                Some(c) => c,
+                None => handle(&activation, &task_queue, &known_types, &metrics),
+            };
+            if let Err(e) = core.complete_workflow_activation(completion).await {
+                tracing::error!(%run_id, error = %e, "completing a workflow activation failed");
+            }
+        });
     }
+    while in_flight.join_next().await.is_some() {}
+    Ok(())
 }
 
 /// Decides the completion of one activation.

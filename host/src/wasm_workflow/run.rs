@@ -1,0 +1,581 @@
+//! One workflow run inside its own instance: core's activation in, the guest driven through the
+//! `workflow-instance` resource (`activate`, then `poll-routine` until no routine makes
+//! progress), core's completion out.
+//!
+//! The translation follows the official SDK's (`temporalio-sdk` `workflow_future.rs`): jobs are
+//! classified first (queries need no routine polling); per-job results become query responses
+//! and update acceptances/rejections; signal and update routines stay active across
+//! activations; the main routine's terminal outcome becomes the completing command. Unlike the
+//! SDK, every byte the guest hands back is decoded with an error, never a panic, and a trap or
+//! an exhausted time budget fails only this run's workflow task.
+
+use super::bindings::{WorkflowModulePre, guest, types};
+use super::state::WorkflowState;
+use prost::Message;
+use std::time::Duration;
+use temporalio_common::protos::coresdk::workflow_activation::{
+    InitializeWorkflow, WorkflowActivation, workflow_activation_job::Variant,
+};
+use temporalio_common::protos::coresdk::workflow_commands::{
+    CancelWorkflowExecution, CompleteWorkflowExecution, ContinueAsNewWorkflowExecution,
+    FailWorkflowExecution, QueryResult, QuerySuccess, UpdateResponse, WorkflowCommand,
+    query_result, update_response, workflow_command,
+};
+use temporalio_common::protos::coresdk::workflow_completion::{
+    Success, WorkflowActivationCompletion, workflow_activation_completion,
+};
+use temporalio_common::protos::temporal::api::common::v1::{Payload, Payloads};
+use temporalio_common::protos::temporal::api::enums::v1::WorkflowTaskFailedCause;
+use temporalio_common::protos::temporal::api::failure::v1::Failure;
+use wasmtime::Store;
+use wasmtime::component::ResourceAny;
+
+/// The main routine's fixed id in the ABI.
+const MAIN_ROUTINE_ID: u64 = 0;
+
+/// Why a workflow task failed, for the metric label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum TaskFailure {
+    /// The guest trapped (panic, unreachable, memory limit, exit).
+    Trap,
+    /// The guest did not finish the activation within the budget (a loop?).
+    Deadline,
+    /// The guest reported a task failure, or broke the protocol.
+    Guest,
+}
+
+impl TaskFailure {
+    /// Metric label.
+    pub(super) fn label(self) -> &'static str {
+        match self {
+            TaskFailure::Trap => "trap",
+            TaskFailure::Deadline => "deadline",
+            TaskFailure::Guest => "guest",
+        }
+    }
+}
+
+/// A failed activation: the completion to send, and whether the instance is still usable.
+pub(super) struct Failed {
+    pub(super) completion: WorkflowActivationCompletion,
+    pub(super) cause: TaskFailure,
+}
+
+/// A cached run.
+pub(super) struct Run {
+    store: Store<WorkflowState>,
+    guest: guest::Guest,
+    instance: ResourceAny,
+    active_routines: Vec<u64>,
+    /// The plugin file, for messages.
+    plugin: String,
+    /// The run's workflow type.
+    pub(super) workflow_type: String,
+}
+
+#[derive(Debug)]
+enum JobContext {
+    Passive,
+    Signal,
+    Update { protocol_instance_id: String },
+    Query { query_id: String },
+}
+
+fn decode<M: Message + Default>(bytes: &[u8], what: &str) -> Result<M, String> {
+    M::decode(bytes).map_err(|e| format!("the workflow returned {what} that does not decode: {e}"))
+}
+
+fn failure_message(f: &Failure) -> String {
+    if f.message.is_empty() {
+        "(no message)".into()
+    } else {
+        f.message.clone()
+    }
+}
+
+impl Run {
+    /// Instantiates the plugin for a new run and calls `instantiate-workflow`.
+    pub(super) async fn start(
+        pre: &WorkflowModulePre<WorkflowState>,
+        plugin: &str,
+        init: &InitializeWorkflow,
+        namespace: &str,
+        task_queue: &str,
+        run_id: &str,
+        memory_limit: u64,
+        budget: Duration,
+    ) -> Result<Run, (String, TaskFailure)> {
+        let mut store = Store::new(
+            pre.engine(),
+            WorkflowState::new(init.randomness_seed, memory_limit),
+        );
+        store.limiter(|s| &mut s.limits);
+        store.epoch_deadline_async_yield_and_update(1);
+        let work = async {
+            let module = pre.instantiate_async(&mut store).await?;
+            let guest = module.temporal_workflow_runtime_workflow_guest().clone();
+            let wit_init = types::WorkflowInit {
+                namespace: namespace.to_string(),
+                task_queue: task_queue.to_string(),
+                run_id: run_id.to_string(),
+                initialize_workflow: init.encode_to_vec(),
+            };
+            let instance = guest
+                .call_instantiate_workflow(&mut store, &wit_init)
+                .await?;
+            Ok::<_, wasmtime::Error>((guest, instance))
+        };
+        let (guest, instance) = match tokio::time::timeout(budget, work).await {
+            Err(_) => {
+                return Err((
+                    format!("instantiating the workflow took longer than {budget:?}"),
+                    TaskFailure::Deadline,
+                ));
+            }
+            Ok(Err(trap)) => {
+                return Err((
+                    format!("the workflow trapped while starting: {trap:#}"),
+                    TaskFailure::Trap,
+                ));
+            }
+            Ok(Ok((_, Err(failure)))) => {
+                let f: Failure =
+                    decode(&failure, "a failure").map_err(|e| (e, TaskFailure::Guest))?;
+                return Err((
+                    format!("the workflow failed to start: {}", failure_message(&f)),
+                    TaskFailure::Guest,
+                ));
+            }
+            Ok(Ok((guest, Ok(instance)))) => (guest, instance),
+        };
+        Ok(Run {
+            store,
+            guest,
+            instance,
+            active_routines: Vec::new(),
+            plugin: plugin.to_string(),
+            workflow_type: init.workflow_type.clone(),
+        })
+    }
+
+    /// Processes one activation within `budget`. On failure the run must be dropped.
+    pub(super) async fn activate(
+        &mut self,
+        activation: WorkflowActivation,
+        budget: Duration,
+    ) -> Result<WorkflowActivationCompletion, Failed> {
+        let run_id = activation.run_id.clone();
+        let fail =
+            |message: String, cause: TaskFailure, force: Option<WorkflowTaskFailedCause>| Failed {
+                completion: WorkflowActivationCompletion::fail(
+                    run_id.clone(),
+                    Failure::application_failure(message, false),
+                    Some(force.unwrap_or(WorkflowTaskFailedCause::WorkflowWorkerUnhandledFailure)),
+                ),
+                cause,
+            };
+        if let Some(ts) = &activation.timestamp
+            && ts.seconds >= 0
+            && ts.nanos >= 0
+        {
+            self.store.data().time.set(Duration::new(
+                ts.seconds.unsigned_abs(),
+                ts.nanos.unsigned_abs(),
+            ));
+        }
+        let replaying = activation.is_replaying;
+        let result = tokio::time::timeout(budget, self.process(activation)).await;
+        self.log_output(replaying);
+        let plugin = self.plugin.clone();
+        match result {
+            Err(_) => Err(fail(
+                format!(
+                    "plugin {plugin}: workflow `{}` did not finish its workflow task within {budget:?} (an endless loop?); the task fails and will be retried",
+                    self.workflow_type
+                ),
+                TaskFailure::Deadline,
+                None,
+            )),
+            Ok(Err(Step::Trap(e))) => {
+                let text = format!("{e:#}");
+                let what = if text.contains("forcing trap when growing memory") {
+                    "exceeded its memory limit".to_string()
+                } else {
+                    format!("trapped: {text}")
+                };
+                Err(fail(
+                    format!("plugin {plugin}: workflow `{}` {what}", self.workflow_type),
+                    TaskFailure::Trap,
+                    None,
+                ))
+            }
+            Ok(Err(Step::Fail(message, force))) => Err(fail(
+                format!(
+                    "plugin {plugin}: workflow `{}`: {message}",
+                    self.workflow_type
+                ),
+                TaskFailure::Guest,
+                force,
+            )),
+            Ok(Ok(commands)) => Ok(WorkflowActivationCompletion {
+                run_id,
+                status: Some(workflow_activation_completion::Status::Successful(
+                    Success {
+                        commands,
+                        ..Default::default()
+                    },
+                )),
+                ..Default::default()
+            }),
+        }
+    }
+
+    fn log_output(&mut self, replaying: bool) {
+        let (out, _) = self.store.data().stdout.take();
+        let (err, _) = self.store.data().stderr.take();
+        if replaying {
+            return;
+        }
+        for (stream, bytes) in [("stdout", out), ("stderr", err)] {
+            for line in String::from_utf8_lossy(&bytes)
+                .lines()
+                .filter(|l| !l.is_empty())
+            {
+                tracing::info!(target: "plugin", plugin = %self.plugin, workflow_type = %self.workflow_type, stream, "{line}");
+            }
+        }
+    }
+
+    async fn process(
+        &mut self,
+        activation: WorkflowActivation,
+    ) -> Result<Vec<WorkflowCommand>, Step> {
+        let (contexts, should_poll) = translate(&activation).map_err(|m| Step::Fail(m, None))?;
+        self.store.data_mut().commands.clear();
+        let bytes = activation.encode_to_vec();
+        let result = self
+            .guest
+            .workflow_instance()
+            .call_activate(&mut self.store, self.instance, &bytes)
+            .await
+            .map_err(Step::Trap)?;
+        let result = match result {
+            Ok(r) => r,
+            Err(failure) => {
+                let f: Failure = decode(&failure, "a failure").map_err(|e| Step::Fail(e, None))?;
+                return Err(Step::Fail(
+                    format!("activation failed: {}", failure_message(&f)),
+                    None,
+                ));
+            }
+        };
+        let mut outgoing = Vec::new();
+        self.process_results(contexts, result, &mut outgoing)?;
+        if should_poll {
+            self.drive_routines(&mut outgoing).await?;
+        }
+        let state = self.store.data_mut();
+        if let Some(bad) = state.bad_command.take() {
+            return Err(Step::Fail(bad, None));
+        }
+        outgoing.append(&mut state.commands);
+        Ok(outgoing)
+    }
+
+    fn process_results(
+        &mut self,
+        contexts: Vec<JobContext>,
+        result: types::ActivationResult,
+        outgoing: &mut Vec<WorkflowCommand>,
+    ) -> Result<(), Step> {
+        if contexts.len() != result.job_results.len() {
+            return Err(Step::Fail(
+                format!(
+                    "returned {} job results for {} jobs",
+                    result.job_results.len(),
+                    contexts.len()
+                ),
+                None,
+            ));
+        }
+        for (context, job_result) in contexts.into_iter().zip(result.job_results) {
+            match (context, job_result) {
+                (JobContext::Passive | JobContext::Signal, types::ActivationJobResult::None) => {}
+                (JobContext::Signal, types::ActivationJobResult::StartedRoutine(r)) => match r.kind
+                {
+                    types::RoutineKind::Signal(_) => self.active_routines.push(r.routine_id),
+                    other => {
+                        return Err(Step::Fail(
+                            format!("a signal started a {other:?} routine"),
+                            None,
+                        ));
+                    }
+                },
+                (
+                    JobContext::Update {
+                        protocol_instance_id,
+                    },
+                    types::ActivationJobResult::StartedRoutine(r),
+                ) => match r.kind {
+                    types::RoutineKind::Update(kind)
+                        if kind.protocol_instance_id == protocol_instance_id =>
+                    {
+                        outgoing.push(update_response(
+                            protocol_instance_id,
+                            update_response::Response::Accepted(()),
+                        ));
+                        self.active_routines.push(r.routine_id);
+                    }
+                    other => {
+                        return Err(Step::Fail(
+                            format!(
+                                "update {protocol_instance_id} started a mismatched routine {other:?}"
+                            ),
+                            None,
+                        ));
+                    }
+                },
+                (
+                    JobContext::Update {
+                        protocol_instance_id,
+                    },
+                    types::ActivationJobResult::UpdateRejected(failure),
+                ) => {
+                    let f: Failure =
+                        decode(&failure, "a failure").map_err(|e| Step::Fail(e, None))?;
+                    outgoing.push(update_response(
+                        protocol_instance_id,
+                        update_response::Response::Rejected(f),
+                    ));
+                }
+                (
+                    JobContext::Query { query_id },
+                    types::ActivationJobResult::QueryResponse(response),
+                ) => {
+                    let variant = match response.response {
+                        Ok(payload) => query_result::Variant::Succeeded(QuerySuccess {
+                            response: Some(
+                                decode::<Payload>(&payload, "a query result")
+                                    .map_err(|e| Step::Fail(e, None))?,
+                            ),
+                        }),
+                        Err(failure) => query_result::Variant::Failed(
+                            decode(&failure, "a failure").map_err(|e| Step::Fail(e, None))?,
+                        ),
+                    };
+                    outgoing.push(
+                        workflow_command::Variant::RespondToQuery(QueryResult {
+                            query_id,
+                            variant: Some(variant),
+                        })
+                        .into(),
+                    );
+                }
+                (context, other) => {
+                    return Err(Step::Fail(
+                        format!("unexpected result {other:?} for job {context:?}"),
+                        None,
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn poll(&mut self, routine: u64) -> Result<types::RoutinePollResult, Step> {
+        let result = self
+            .guest
+            .workflow_instance()
+            .call_poll_routine(&mut self.store, self.instance, routine)
+            .await
+            .map_err(Step::Trap)?;
+        result.map_err(|failure| match decode::<Failure>(&failure, "a failure") {
+            Ok(f) => Step::Fail(
+                format!("routine {routine} failed: {}", failure_message(&f)),
+                None,
+            ),
+            Err(e) => Step::Fail(e, None),
+        })
+    }
+
+    /// Polls signal/update routines and then the main routine until a pass makes no progress
+    /// or the main routine ends the run.
+    async fn drive_routines(&mut self, outgoing: &mut Vec<WorkflowCommand>) -> Result<(), Step> {
+        loop {
+            let mut progress = false;
+            let mut interceptor_pending = false;
+            let mut still_active = Vec::with_capacity(self.active_routines.len());
+            for routine in std::mem::take(&mut self.active_routines) {
+                let r = self.poll(routine).await?;
+                progress |= r.made_progress;
+                interceptor_pending |= matches!(
+                    r.pending_state,
+                    Some(types::RoutinePendingState::Interceptor)
+                );
+                match r.completion {
+                    None => still_active.push(routine),
+                    Some(types::RoutineCompletion::Signal(
+                        types::SignalRoutineCompletion::Succeeded,
+                    )) => {}
+                    Some(types::RoutineCompletion::Signal(
+                        types::SignalRoutineCompletion::Failed(f),
+                    )) => {
+                        let f: Failure =
+                            decode(&f, "a failure").map_err(|e| Step::Fail(e, None))?;
+                        return Err(Step::Fail(
+                            format!("a signal handler failed: {}", failure_message(&f)),
+                            None,
+                        ));
+                    }
+                    Some(types::RoutineCompletion::Update(
+                        types::UpdateRoutineCompletion::Completed(s),
+                    )) => {
+                        let value = decode::<Payload>(&s.value, "an update result")
+                            .map_err(|e| Step::Fail(e, None))?;
+                        outgoing.push(update_response(
+                            s.protocol_instance_id,
+                            update_response::Response::Completed(value),
+                        ));
+                    }
+                    Some(types::RoutineCompletion::Update(
+                        types::UpdateRoutineCompletion::Rejected(r),
+                    )) => {
+                        let f: Failure =
+                            decode(&r.failure, "a failure").map_err(|e| Step::Fail(e, None))?;
+                        outgoing.push(update_response(
+                            r.protocol_instance_id,
+                            update_response::Response::Rejected(f),
+                        ));
+                    }
+                    Some(types::RoutineCompletion::Main(_)) => {
+                        return Err(Step::Fail(
+                            "a handler routine returned a main-routine completion".into(),
+                            None,
+                        ));
+                    }
+                }
+            }
+            self.active_routines = still_active;
+
+            let main = self.poll(MAIN_ROUTINE_ID).await?;
+            progress |= main.made_progress;
+            interceptor_pending |= matches!(
+                main.pending_state,
+                Some(types::RoutinePendingState::Interceptor)
+            );
+            match main.completion {
+                Some(types::RoutineCompletion::Main(types::MainRoutineCompletion::Blocked)) => {}
+                Some(types::RoutineCompletion::Main(types::MainRoutineCompletion::TaskFailed(
+                    t,
+                ))) => {
+                    let f: Failure =
+                        decode(&t.failure, "a failure").map_err(|e| Step::Fail(e, None))?;
+                    let force = t
+                        .force_cause
+                        .and_then(|c| i32::try_from(c).ok())
+                        .and_then(|c| WorkflowTaskFailedCause::try_from(c).ok());
+                    return Err(Step::Fail(failure_message(&f), force));
+                }
+                Some(types::RoutineCompletion::Main(types::MainRoutineCompletion::Terminal(
+                    outcome,
+                ))) => {
+                    let variant = terminal_command(outcome).map_err(|e| Step::Fail(e, None))?;
+                    self.store.data_mut().commands.push(variant.into());
+                    return Ok(());
+                }
+                other => {
+                    return Err(Step::Fail(
+                        format!("the main routine returned {other:?}"),
+                        None,
+                    ));
+                }
+            }
+            if !progress {
+                if interceptor_pending {
+                    return Err(Step::Fail(
+                        "an interceptor is waiting for a wake-up that only native code can deliver; \
+                         WASM workflow interceptors must poll an SDK operation"
+                            .into(),
+                        None,
+                    ));
+                }
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// How a step of the activation ended early.
+enum Step {
+    Trap(wasmtime::Error),
+    Fail(String, Option<WorkflowTaskFailedCause>),
+}
+
+fn terminal_command(outcome: types::TerminalOutcome) -> Result<workflow_command::Variant, String> {
+    Ok(match outcome {
+        types::TerminalOutcome::Completed(p) => {
+            workflow_command::Variant::CompleteWorkflowExecution(CompleteWorkflowExecution {
+                result: Some(decode(&p, "a result")?),
+            })
+        }
+        types::TerminalOutcome::Failed(f) => {
+            workflow_command::Variant::FailWorkflowExecution(FailWorkflowExecution {
+                failure: Some(decode(&f, "a failure")?),
+            })
+        }
+        types::TerminalOutcome::Cancelled(details) => {
+            let details: Option<Payloads> = details
+                .map(|d| decode(&d, "cancellation details"))
+                .transpose()?;
+            workflow_command::Variant::CancelWorkflowExecution(CancelWorkflowExecution { details })
+        }
+        types::TerminalOutcome::ContinueAsNew(req) => {
+            workflow_command::Variant::ContinueAsNewWorkflowExecution(decode::<
+                ContinueAsNewWorkflowExecution,
+            >(
+                &req,
+                "a continue-as-new request",
+            )?)
+        }
+    })
+}
+
+fn update_response(
+    protocol_instance_id: String,
+    response: update_response::Response,
+) -> WorkflowCommand {
+    workflow_command::Variant::UpdateResponse(UpdateResponse {
+        protocol_instance_id,
+        response: Some(response),
+    })
+    .into()
+}
+
+/// Classifies jobs; queries alone need no routine polling.
+fn translate(activation: &WorkflowActivation) -> Result<(Vec<JobContext>, bool), String> {
+    let mut should_poll = false;
+    let mut contexts = Vec::with_capacity(activation.jobs.len());
+    for job in &activation.jobs {
+        let context = match job
+            .variant
+            .as_ref()
+            .ok_or("an activation job without a variant")?
+        {
+            Variant::QueryWorkflow(q) => {
+                contexts.push(JobContext::Query {
+                    query_id: q.query_id.clone(),
+                });
+                continue;
+            }
+            Variant::SignalWorkflow(_) => JobContext::Signal,
+            Variant::DoUpdate(u) => JobContext::Update {
+                protocol_instance_id: u.protocol_instance_id.clone(),
+            },
+            Variant::RemoveFromCache(_) => return Err("an eviction mixed with other jobs".into()),
+            _ => JobContext::Passive,
+        };
+        should_poll = true;
+        contexts.push(context);
+    }
+    Ok((contexts, should_poll))
+}

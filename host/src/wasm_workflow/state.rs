@@ -1,0 +1,126 @@
+//! The store state of one workflow run: the commands the guest pushes, and WASI stand-ins that
+//! make every import the toolchains bring along deterministic — the workflow reaches nothing
+//! outside the ABI.
+//!
+//! A `temporalio-workflow` guest built for `wasm32-wasip2` imports `wasi:cli/*`, `wasi:io/*`
+//! and `wasi:random/insecure-seed`. They are linked, but: the environment, arguments and stdin
+//! are empty; no directory is open and no socket allowed; both clocks read *workflow time*
+//! (the activation's timestamp); every random source is seeded from the run's randomness seed;
+//! stdout/stderr become log records, and only when the run is not replaying; `exit` traps,
+//! which fails the workflow task.
+
+use crate::wasm_activity::output::Captured;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use temporalio_common::protos::coresdk::workflow_commands::WorkflowCommand;
+use wasmtime::component::ResourceTable;
+use wasmtime::{StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::{
+    HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView,
+};
+
+/// Output kept per activation for the log.
+const OUTPUT_BUDGET: usize = 16 * 1024;
+
+/// Workflow time, shared by both clocks: nanoseconds since the Unix epoch of the current
+/// activation.
+#[derive(Clone, Default)]
+pub struct WorkflowTime(Arc<AtomicU64>);
+
+impl WorkflowTime {
+    /// Sets the time to the activation's timestamp.
+    pub fn set(&self, since_epoch: Duration) {
+        self.0.store(
+            u64::try_from(since_epoch.as_nanos()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+
+    fn nanos(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+impl HostWallClock for WorkflowTime {
+    fn resolution(&self) -> Duration {
+        Duration::from_millis(1)
+    }
+    fn now(&self) -> Duration {
+        Duration::from_nanos(self.nanos())
+    }
+}
+
+impl HostMonotonicClock for WorkflowTime {
+    fn resolution(&self) -> u64 {
+        1_000_000
+    }
+    fn now(&self) -> u64 {
+        self.nanos()
+    }
+}
+
+/// What a run's store holds.
+pub struct WorkflowState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub(super) limits: StoreLimits,
+    /// Commands pushed during the current activation.
+    pub(super) commands: Vec<WorkflowCommand>,
+    /// A command that could not be decoded, reported as a task failure.
+    pub(super) bad_command: Option<String>,
+    /// The workflow's "current details" (shown in the UI).
+    pub(super) details: String,
+    pub(super) stdout: Captured,
+    pub(super) stderr: Captured,
+    pub(super) time: WorkflowTime,
+}
+
+impl WorkflowState {
+    /// A deterministic state for a run seeded with `seed`.
+    pub fn new(seed: u64, memory_limit: u64) -> Self {
+        let time = WorkflowTime::default();
+        let stdout = Captured::new(OUTPUT_BUDGET);
+        let stderr = Captured::new(OUTPUT_BUDGET);
+        let seed_bytes: Vec<u8> = seed
+            .to_le_bytes()
+            .iter()
+            .chain(b"wasm-worker")
+            .copied()
+            .collect();
+        let mut b = WasiCtxBuilder::new();
+        b.stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .wall_clock(time.clone())
+            .monotonic_clock(time.clone())
+            .secure_random(wasmtime_wasi::Deterministic::new(seed_bytes.clone()))
+            .insecure_random(wasmtime_wasi::Deterministic::new(seed_bytes))
+            .insecure_random_seed(u128::from(seed))
+            .allow_ip_name_lookup(false)
+            .allow_tcp(false)
+            .allow_udp(false);
+        WorkflowState {
+            wasi: b.build(),
+            table: ResourceTable::new(),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(usize::try_from(memory_limit).unwrap_or(usize::MAX))
+                .trap_on_grow_failure(true)
+                .build(),
+            commands: Vec::new(),
+            bad_command: None,
+            details: String::new(),
+            stdout,
+            stderr,
+            time,
+        }
+    }
+}
+
+impl WasiView for WorkflowState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
