@@ -186,13 +186,11 @@ impl Workflows {
                 })?;
                 let plugin = self.by_type.get(&init.workflow_type)?.clone();
                 let started = Run::start(
-                    &plugin.pre,
-                    &plugin.file,
+                    &plugin,
                     &init,
                     &self.namespace,
                     &self.task_queue,
                     &run_id,
-                    plugin.manifest.memory_limit,
                     ACTIVATION_BUDGET,
                 )
                 .await;

@@ -9,7 +9,7 @@
 //! SDK, every byte the guest hands back is decoded with an error, never a panic, and a trap or
 //! an exhausted time budget fails only this run's workflow task.
 
-use super::bindings::{WorkflowModulePre, guest, types};
+use super::bindings::{guest, types};
 use super::state::WorkflowState;
 use prost::Message;
 use std::time::Duration;
@@ -96,15 +96,15 @@ fn failure_message(f: &Failure) -> String {
 impl Run {
     /// Instantiates the plugin for a new run and calls `instantiate-workflow`.
     pub(super) async fn start(
-        pre: &WorkflowModulePre<WorkflowState>,
-        plugin: &str,
+        plugin: &super::WorkflowPlugin,
         init: &InitializeWorkflow,
         namespace: &str,
         task_queue: &str,
         run_id: &str,
-        memory_limit: u64,
         budget: Duration,
     ) -> Result<Run, (String, TaskFailure)> {
+        let pre = &plugin.pre;
+        let memory_limit = plugin.manifest.memory_limit;
         let mut store = Store::new(
             pre.engine(),
             WorkflowState::new(init.randomness_seed, memory_limit),
@@ -153,7 +153,7 @@ impl Run {
             guest,
             instance,
             active_routines: Vec::new(),
-            plugin: plugin.to_string(),
+            plugin: plugin.file.clone(),
             workflow_type: init.workflow_type.clone(),
         })
     }
