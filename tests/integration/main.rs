@@ -13,3 +13,4 @@ mod connect;
 mod dev_mode;
 mod lifecycle;
 mod plugin_loading;
+mod workflows;

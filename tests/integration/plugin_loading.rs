@@ -17,7 +17,11 @@ fn load(files: &[(&str, Vec<u8>)], manifests: &[(&str, &str)]) -> (PluginSet, Ho
     for (name, text) in manifests {
         std::fs::write(dir.path().join(name), text).expect("write");
     }
-    let runtime = PluginRuntime::new(4).expect("runtime");
+    let pool = wasm_worker::engine::PoolSize {
+        activities: 4,
+        workflow_runs: 4,
+    };
+    let runtime = PluginRuntime::new(pool).expect("runtime");
     let metrics = HostMetrics::new();
     (PluginSet::load(&runtime, dir.path(), &metrics), metrics)
 }

@@ -111,7 +111,7 @@ impl PluginSet {
         }
         metrics
             .plugins_loaded
-            .set(i64::try_from(set.plugins.len()).unwrap_or(i64::MAX));
+            .set(i64::try_from(set.plugins.len() + set.workflows.len()).unwrap_or(i64::MAX));
         set
     }
 }
