@@ -19,7 +19,10 @@ fn main() {
             root.join("plugins"),
             &["hello_activity", "greeting_workflow"][..],
         ),
-        (root.join("tests/guests"), &["test_activities"][..]),
+        (
+            root.join("tests/guests"),
+            &["test_activities", "test_workflows"][..],
+        ),
     ] {
         let target = out
             .join("guest-target")

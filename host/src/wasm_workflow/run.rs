@@ -185,7 +185,7 @@ impl Run {
         }
         let replaying = activation.is_replaying;
         let result = tokio::time::timeout(budget, self.process(activation)).await;
-        self.log_output(replaying);
+        let stderr_tail = self.log_output(replaying);
         let plugin = self.plugin.clone();
         match result {
             Err(_) => Err(fail(
@@ -198,11 +198,14 @@ impl Run {
             )),
             Ok(Err(Step::Trap(e))) => {
                 let text = format!("{e:#}");
-                let what = if text.contains("forcing trap when growing memory") {
+                let mut what = if text.contains("forcing trap when growing memory") {
                     "exceeded its memory limit".to_string()
                 } else {
                     format!("trapped: {text}")
                 };
+                if !stderr_tail.is_empty() {
+                    what.push_str(&format!("\nguest stderr:\n{stderr_tail}"));
+                }
                 Err(fail(
                     format!("plugin {plugin}: workflow `{}` {what}", self.workflow_type),
                     TaskFailure::Trap,
@@ -230,20 +233,24 @@ impl Run {
         }
     }
 
-    fn log_output(&mut self, replaying: bool) {
+    /// Logs the guest's output (not while replaying: it was logged the first time); returns
+    /// the last stderr lines for failure messages either way.
+    fn log_output(&mut self, replaying: bool) -> String {
         let (out, _) = self.store.data().stdout.take();
         let (err, _) = self.store.data().stderr.take();
-        if replaying {
-            return;
-        }
-        for (stream, bytes) in [("stdout", out), ("stderr", err)] {
-            for line in String::from_utf8_lossy(&bytes)
-                .lines()
-                .filter(|l| !l.is_empty())
-            {
-                tracing::info!(target: "plugin", plugin = %self.plugin, workflow_type = %self.workflow_type, stream, "{line}");
+        let err = String::from_utf8_lossy(&err).into_owned();
+        if !replaying {
+            for (stream, text) in [
+                ("stdout", String::from_utf8_lossy(&out).into_owned()),
+                ("stderr", err.clone()),
+            ] {
+                for line in text.lines().filter(|l| !l.is_empty()) {
+                    tracing::info!(target: "plugin", plugin = %self.plugin, workflow_type = %self.workflow_type, stream, "{line}");
+                }
             }
         }
+        let lines: Vec<&str> = err.lines().filter(|l| !l.is_empty()).collect();
+        lines[lines.len().saturating_sub(5)..].join("\n")
     }
 
     async fn process(

@@ -1,0 +1,141 @@
+//! Workflows the integration tests run as a plugin: one per feature of the workflow ABI, and
+//! hostile ones the host must contain.
+
+use std::time::Duration;
+use temporalio_workflow::{
+    ChildWorkflowOptions, ContinueAsNewOptions, SyncWorkflowContext, WorkflowContext,
+    WorkflowContextView, WorkflowResult, workflow, workflow_methods,
+};
+
+/// Waits for the `finish` signal after a timer; `state` answers queries; `rename` is an update.
+#[workflow]
+pub struct SignalQueryWorkflow {
+    state: String,
+    finish: Option<String>,
+}
+
+#[workflow_methods]
+impl SignalQueryWorkflow {
+    #[init]
+    pub fn new(_ctx: &WorkflowContextView, first_state: String) -> Self {
+        Self {
+            state: first_state,
+            finish: None,
+        }
+    }
+
+    #[run]
+    pub async fn run(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<String> {
+        let _ = ctx.timer(Duration::from_millis(100)).await;
+        ctx.state_mut(|s| s.state = format!("{} then waiting", s.state));
+        ctx.wait_condition(|s| s.finish.is_some()).await?;
+        Ok(ctx.state(|s| {
+            format!(
+                "{} / finished with {}",
+                s.state,
+                s.finish.clone().unwrap_or_default()
+            )
+        }))
+    }
+
+    #[signal]
+    pub fn finish(&mut self, _ctx: &mut SyncWorkflowContext<Self>, value: String) {
+        self.finish = Some(value);
+    }
+
+    #[query]
+    pub fn state(&self, _ctx: &WorkflowContextView) -> String {
+        self.state.clone()
+    }
+
+    #[update]
+    pub fn rename(&mut self, _ctx: &mut SyncWorkflowContext<Self>, state: String) -> String {
+        std::mem::replace(&mut self.state, state)
+    }
+}
+
+/// Doubles its input.
+#[workflow]
+#[derive(Default)]
+pub struct ChildWorkflow;
+
+#[workflow_methods]
+impl ChildWorkflow {
+    #[run]
+    pub async fn run(_ctx: &mut WorkflowContext<Self>, n: u32) -> WorkflowResult<u32> {
+        Ok(n * 2)
+    }
+}
+
+/// Runs `ChildWorkflow(n)` and adds one.
+#[workflow]
+#[derive(Default)]
+pub struct ParentWorkflow;
+
+#[workflow_methods]
+impl ParentWorkflow {
+    #[run]
+    pub async fn run(ctx: &mut WorkflowContext<Self>, n: u32) -> WorkflowResult<u32> {
+        let child = ctx
+            .start_child_workflow(ChildWorkflow::run, n, ChildWorkflowOptions::default())
+            .await?;
+        let doubled = child.result().await?;
+        Ok(doubled + 1)
+    }
+}
+
+/// Continues as new, counting down to zero.
+#[workflow]
+#[derive(Default)]
+pub struct CountdownWorkflow;
+
+#[workflow_methods]
+impl CountdownWorkflow {
+    #[run]
+    pub async fn run(ctx: &mut WorkflowContext<Self>, n: u32) -> WorkflowResult<String> {
+        if n == 0 {
+            return Ok("liftoff".to_string());
+        }
+        ctx.continue_as_new(n - 1, ContinueAsNewOptions::default())?;
+        unreachable!("continue_as_new always returns an error to propagate")
+    }
+}
+
+/// Never yields.
+#[workflow]
+#[derive(Default)]
+pub struct LoopingWorkflow;
+
+#[workflow_methods]
+impl LoopingWorkflow {
+    #[run]
+    pub async fn run(_ctx: &mut WorkflowContext<Self>) -> WorkflowResult<u64> {
+        let mut n: u64 = 0;
+        loop {
+            n = std::hint::black_box(n.wrapping_add(1));
+        }
+    }
+}
+
+/// Panics with its input.
+#[workflow]
+#[derive(Default)]
+pub struct PanickingWorkflow;
+
+#[workflow_methods]
+impl PanickingWorkflow {
+    #[run]
+    pub async fn run(_ctx: &mut WorkflowContext<Self>, message: String) -> WorkflowResult<()> {
+        panic!("{message}")
+    }
+}
+
+#[cfg(target_family = "wasm")]
+temporalio_workflow::export_workflow_module!([
+    SignalQueryWorkflow,
+    ChildWorkflow,
+    ParentWorkflow,
+    CountdownWorkflow,
+    LoopingWorkflow,
+    PanickingWorkflow,
+]);
