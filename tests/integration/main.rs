@@ -9,6 +9,7 @@
 mod activities;
 mod common;
 mod config_errors;
+mod conformance;
 mod connect;
 mod dev_mode;
 mod lifecycle;
