@@ -268,3 +268,123 @@ mod features {
         host.stop().await.expect("stop");
     }
 }
+
+mod takeover {
+    //! A host killed mid-workflow: a second host process finishes the run from history.
+
+    use crate::common::guests::{self, TEST_WORKFLOWS};
+    use crate::common::workflows::client;
+    use crate::common::{self, eventually, http_get, shared_server, unique};
+    use std::time::Duration;
+    use temporalio_client::{WorkflowGetResultOptions, WorkflowStartOptions};
+    use test_workflows::SignalQueryWorkflow;
+
+    fn spawn(
+        plugins: &std::path::Path,
+        queue: &str,
+        deployment: &str,
+    ) -> (tokio::process::Child, std::net::SocketAddr) {
+        let port = common::free_port();
+        let child = tokio::process::Command::new(common::host_binary())
+            .env_clear()
+            .args([
+                "--address",
+                shared_server(),
+                "--metrics-bind",
+                "127.0.0.1",
+                "--metrics-port",
+                &port.to_string(),
+            ])
+            .args(["--task-queue", queue, "--deployment-name", deployment])
+            .arg("--plugins")
+            .arg(plugins)
+            .stdout(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn");
+        (child, std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+    }
+
+    async fn ready(addr: std::net::SocketAddr) {
+        eventually(
+            Duration::from_secs(60),
+            "the host to be ready",
+            || async move {
+                match reqwest::get(format!("http://{addr}/readyz")).await {
+                    Ok(r) if r.status() == 200 => Some(()),
+                    _ => None,
+                }
+            },
+        )
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_second_host_finishes_a_run_the_first_left_half_done() {
+        let plugins = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            plugins.path().join("test_workflows.wasm"),
+            guests::bytes(TEST_WORKFLOWS),
+        )
+        .expect("write");
+        let queue = unique("takeover");
+        let deployment = unique("dep");
+        let (mut first, addr) = spawn(plugins.path(), &queue, &deployment);
+        ready(addr).await;
+
+        let client = client(shared_server()).await;
+        let id = unique("half-done");
+        let handle = client
+            .start_workflow(
+                SignalQueryWorkflow::run,
+                "a".to_string(),
+                WorkflowStartOptions::new(&queue, &id).build(),
+            )
+            .await
+            .expect("start");
+        eventually(
+            Duration::from_secs(30),
+            "the run to wait for its signal on the first host",
+            || {
+                let handle = &handle;
+                async move {
+                    let s = handle
+                        .query(SignalQueryWorkflow::state, (), Default::default())
+                        .await
+                        .ok()?;
+                    (s == "a then waiting").then_some(())
+                }
+            },
+        )
+        .await;
+        let (_, metrics) = http_get(addr, "/metrics").await;
+        assert!(
+            metrics.contains("wasm_worker_workflow_runs_cached 1"),
+            "{metrics}"
+        );
+        first.kill().await.expect("kill -9 the first host");
+
+        let (_second, addr) = spawn(plugins.path(), &queue, &deployment);
+        ready(addr).await;
+        handle
+            .signal(
+                SignalQueryWorkflow::finish,
+                "b".to_string(),
+                Default::default(),
+            )
+            .await
+            .expect("signal");
+        let result = handle
+            .get_result(WorkflowGetResultOptions::default())
+            .await
+            .expect("result");
+        assert_eq!(result, "a then waiting / finished with b");
+        let (_, metrics) = http_get(addr, "/metrics").await;
+        assert!(
+            metrics.lines().any(|l| l.starts_with(
+                "wasm_worker_workflow_activations_total{workflow_type=\"SignalQueryWorkflow\"}"
+            )),
+            "the second host ran the workflow: {metrics}"
+        );
+    }
+}
