@@ -10,15 +10,16 @@
 use crate::activity::{Activity, ActivityRegistry};
 use crate::config::Config;
 use crate::connect::{self, ConnectError};
-use crate::deployment::{self, Outcome};
+use crate::generation::Prepared;
 use crate::health::Health;
 use crate::http::{self, HttpState};
 use crate::metrics::HostMetrics;
-use crate::worker::PollingWorker;
+use crate::status::StatusBoard;
+use crate::swap::{Env, Rollout};
 use anyhow::Context as _;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use temporalio_common::telemetry::{
     PrometheusExporterOptions, TelemetryOptions, start_prometheus_metric_exporter,
 };
@@ -49,31 +50,36 @@ impl Host {
 
     /// Loads the plugins folder, binds the HTTP port and starts the supervisor in the
     /// background.
-    pub async fn start(mut self) -> anyhow::Result<RunningHost> {
+    pub async fn start(self) -> anyhow::Result<RunningHost> {
         let metrics = HostMetrics::new();
         let pool = crate::engine::PoolSize {
             activities: self.config.max_concurrent_activities,
             workflow_runs: self.config.max_cached_workflows,
         };
-        let plugin_runtime = crate::wasm_activity::PluginRuntime::new(pool)
-            .context("starting the WebAssembly runtime")?;
-        let plugins_dir = self.config.plugins_dir.clone();
-        let (plugin_runtime, set) = tokio::task::spawn_blocking({
-            let metrics = metrics.clone();
-            move || {
-                let set = crate::plugins::PluginSet::load(&plugin_runtime, &plugins_dir, &metrics);
-                (plugin_runtime, set)
-            }
-        })
-        .await
-        .context("loading plugins")?;
-        crate::wasm_activity::register(&set, &mut self.activities, &metrics);
-        let workflows = Arc::new(crate::wasm_workflow::Workflows::new(
-            &set.workflows,
-            &self.config.namespace,
-            &self.config.task_queue,
-            &metrics,
-        ));
+        let plugins = Arc::new(
+            crate::wasm_activity::PluginRuntime::new(pool)
+                .context("starting the WebAssembly runtime")?,
+        );
+        let set = {
+            let (plugins, dir, metrics) = (
+                plugins.clone(),
+                self.config.plugins_dir.clone(),
+                metrics.clone(),
+            );
+            tokio::task::spawn_blocking(move || {
+                crate::plugins::PluginSet::load(&plugins, &dir, &metrics)
+            })
+            .await
+            .context("loading plugins")?
+        };
+        let board = Arc::new(StatusBoard::default());
+        if !set.errors.is_empty() {
+            let errors = set.errors.iter().map(ToString::to_string).collect();
+            board.update(|s| {
+                s.last_load_error = Some(crate::status::LoadErrorStatus { at_unix: 0, errors })
+            });
+        }
+        let prepared = Prepared::new(&set, &self.activities, &self.config, &metrics);
         let c = &self.config;
         metrics
             .info
@@ -111,18 +117,20 @@ impl Host {
             health: health.clone(),
             core_metrics: exporter.bound_addr,
             client: reqwest::Client::new(),
+            status: board.clone(),
         };
         let http_stop = CancellationToken::new();
         let (metrics_addr, http_task) =
             http::serve(c.metrics_addr, state, http_stop.clone()).await?;
-        tracing::info!(%metrics_addr, "serving /metrics, /healthz and /readyz");
+        tracing::info!(%metrics_addr, "serving /metrics, /healthz, /readyz and /status");
 
         let supervisor = Supervisor {
-            _plugin_runtime: plugin_runtime,
-            workflows,
+            plugins,
+            prepared: Some(prepared),
             config: self.config,
-            activities: self.activities,
+            native: self.activities,
             metrics,
+            board,
             health: health.clone(),
             runtime,
             stop: stop.clone(),
@@ -177,21 +185,26 @@ impl RunningHost {
     }
 }
 
-/// The background task that owns the connection and the worker.
+/// The background task that owns the connection and the generations.
 struct Supervisor {
-    /// Keeps the engine (and its epoch ticker) alive while the worker runs.
-    _plugin_runtime: crate::wasm_activity::PluginRuntime,
-    workflows: Arc<crate::wasm_workflow::Workflows>,
+    /// The engine, its compile cache and the epoch ticker; alive while the host runs.
+    plugins: Arc<crate::wasm_activity::PluginRuntime>,
+    /// The first generation, until it starts.
+    prepared: Option<Prepared>,
     config: Config,
-    activities: ActivityRegistry,
+    native: ActivityRegistry,
     metrics: HostMetrics,
+    board: Arc<StatusBoard>,
     health: Arc<Health>,
     runtime: CoreRuntime,
     stop: CancellationToken,
 }
 
+/// How often draining generations are checked.
+const DRAIN_CHECK: Duration = Duration::from_secs(2);
+
 impl Supervisor {
-    async fn run(self) -> anyhow::Result<()> {
+    async fn run(mut self) -> anyhow::Result<()> {
         let c = &self.config;
         self.health
             .set_polling(false, &format!("connecting to {}", c.host_port()));
@@ -206,40 +219,30 @@ impl Supervisor {
             Err(e) => return Err(e.into()),
         };
         self.health.set_reachable(Ok(()));
-        let worker = PollingWorker::start(
-            &self.runtime,
-            connection.clone(),
-            c,
-            &c.build_id,
-            self.activities.clone(),
-            self.workflows.clone(),
-            &self.metrics,
-        )
-        .await?;
-        match deployment::make_current(
-            &connection,
-            &c.namespace,
-            &c.deployment_name,
-            worker.build_id(),
-            &self.stop,
-        )
-        .await
-        {
-            Ok(Outcome::Current) => {}
-            Ok(Outcome::Unsupported(why)) => tracing::error!(
-                reason = %why,
-                "the server does not support worker deployments: tasks are routed without versioning and pinned semantics are OFF"
-            ),
+        let env = Env {
+            config: &self.config,
+            core: &self.runtime,
+            connection: &connection,
+            metrics: &self.metrics,
+            board: &self.board,
+            plugins: &self.plugins,
+            native: &self.native,
+            stop: &self.stop,
+        };
+        let prepared = self
+            .prepared
+            .take()
+            .context("the first generation is prepared once")?;
+        let mut rollout = match Rollout::start(prepared, &env).await {
+            Ok(r) => r,
             Err(e) if self.stop.is_cancelled() => {
-                tracing::info!(error = %e, "stopping before the version became current")
+                tracing::info!(error = %e, "stopping before the worker became current");
+                return Ok(());
             }
-            Err(e) => {
-                worker.shutdown().await;
-                return Err(e);
-            }
-        }
+            Err(e) => return Err(e),
+        };
         self.health.set_polling(true, "");
-        let status = tokio::spawn(crate::status::refresh_loop(
+        let backlog = tokio::spawn(crate::backlog::refresh_loop(
             connection.clone(),
             c.namespace.clone(),
             c.task_queue.clone(),
@@ -248,13 +251,23 @@ impl Supervisor {
             self.health.clone(),
             self.stop.child_token(),
         ));
-
+        let (reload_tx, mut reload_rx) = tokio::sync::mpsc::channel(1);
+        let _watcher = match crate::watcher::watch(&c.plugins_dir, reload_tx) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                tracing::error!(error = %e, dir = %c.plugins_dir.display(), "cannot watch the plugins folder; hot swap is off");
+                None
+            }
+        };
+        let mut drain_check = tokio::time::interval(DRAIN_CHECK);
         let mut failed = None;
         loop {
             tokio::select! {
                 () = self.stop.cancelled() => break,
-                () = tokio::time::sleep(Duration::from_millis(500)) => {
-                    if worker.has_stopped() {
+                Some(()) = reload_rx.recv() => rollout.reload(&env, Instant::now()).await,
+                _ = drain_check.tick() => {
+                    rollout.check_draining(&env).await;
+                    if rollout.has_stopped() {
                         failed = Some(anyhow::anyhow!("the worker stopped polling after a fatal error (see the log above)"));
                         break;
                     }
@@ -263,8 +276,8 @@ impl Supervisor {
         }
         self.health.set_polling(false, "shutting down");
         self.stop.cancel();
-        let _ = status.await;
-        worker.shutdown().await;
+        let _ = backlog.await;
+        rollout.shutdown().await;
         match failed {
             Some(e) => Err(e),
             None => Ok(()),

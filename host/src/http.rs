@@ -1,4 +1,4 @@
-//! The one HTTP port: `/metrics`, `/healthz` and `/readyz`.
+//! The one HTTP port: `/metrics`, `/healthz`, `/readyz` and `/status`.
 //!
 //! Core's `temporal_*` metrics live in a Prometheus registry that core keeps private and only
 //! serves through its own exporter. Rather than reimplement core's meter, the host runs that
@@ -28,6 +28,8 @@ pub struct HttpState {
     pub core_metrics: SocketAddr,
     /// Client for scraping core's exporter.
     pub client: reqwest::Client,
+    /// Generations and the last load error.
+    pub status: Arc<crate::status::StatusBoard>,
 }
 
 /// Binds the port now (so a taken port fails the start) and serves until `stop` fires.
@@ -44,6 +46,7 @@ pub async fn serve(
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
+        .route("/status", get(status))
         .with_state(state);
     let task = tokio::spawn(async move {
         let served = axum::serve(listener, app)
@@ -74,6 +77,10 @@ async fn metrics(State(s): State<HttpState>) -> Response {
         body,
     )
         .into_response()
+}
+
+async fn status(State(s): State<HttpState>) -> Response {
+    axum::Json(s.status.snapshot()).into_response()
 }
 
 async fn readyz(State(s): State<HttpState>) -> Response {

@@ -16,7 +16,10 @@
 //! - [`wasm_workflow`]: workflow plugins on Temporal's workflow-runtime ABI, one instance per run.
 //! - [`convert`]: Temporal payloads ↔ WIT values; [`engine`]: every wasmtime setting.
 //! - [`deployment`]: makes the worker's deployment version current.
-//! - [`status`]: periodic DescribeTaskQueue for the backlog gauge and reachability.
+//! - [`generation`], [`swap`], [`watcher`], [`build_id`]: hot swap — a changed plugins folder
+//!   becomes a new generation under a content-derived build ID; old ones drain.
+//! - [`status`]: the `/status` document.
+//! - [`backlog`]: periodic DescribeTaskQueue for the backlog gauge and reachability.
 //! - [`health`], [`http`], [`metrics`]: `/readyz`, the one HTTP port, the host's own metrics.
 //! - [`shutdown`]: SIGINT/SIGTERM; [`dev`]: the embedded dev server; [`logging`].
 //!
@@ -24,6 +27,8 @@
 //! [`run_dev`].
 
 pub mod activity;
+pub mod backlog;
+pub mod build_id;
 pub mod cli;
 pub mod config;
 pub mod connect;
@@ -32,6 +37,7 @@ pub mod deployment;
 pub mod dev;
 pub mod engine;
 pub mod entry;
+pub mod generation;
 pub mod health;
 pub mod host;
 pub mod http;
@@ -40,8 +46,10 @@ pub mod metrics;
 pub mod plugins;
 pub mod shutdown;
 pub mod status;
+pub mod swap;
 pub mod wasm_activity;
 pub mod wasm_workflow;
+pub mod watcher;
 pub mod worker;
 
 pub use config::Config;

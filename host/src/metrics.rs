@@ -45,6 +45,14 @@ pub struct HostMetrics {
     pub workflow_evictions: prometheus::IntCounter,
     /// Failed workflow tasks by workflow type and cause (`trap`, `deadline`, `guest`).
     pub workflow_task_failures: IntCounterVec,
+    /// Plugin-folder reloads by result (`ok`, `refused`, `failed`, `unchanged`).
+    pub swaps: IntCounterVec,
+    /// Detect → new version current, seconds.
+    pub swap_seconds: prometheus::Histogram,
+    /// Not current → stopped, seconds.
+    pub drain_seconds: prometheus::Histogram,
+    /// 1 per live generation: `wasm_worker_build_info{build_id, state}`.
+    pub build_info: IntGaugeVec,
 }
 
 impl HostMetrics {
@@ -174,6 +182,37 @@ impl HostMetrics {
             &["workflow_type", "cause"],
         )
         .expect("static metric definition");
+        let swaps = IntCounterVec::new(
+            Opts::new("wasm_worker_swaps_total", "Plugin-folder reloads by result"),
+            &["result"],
+        )
+        .expect("static metric definition");
+        let swap_seconds = prometheus::Histogram::with_opts(
+            HistogramOpts::new(
+                "wasm_worker_swap_seconds",
+                "Change detected to new version current",
+            )
+            .buckets(vec![0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0]),
+        )
+        .expect("static metric definition");
+        let drain_seconds = prometheus::Histogram::with_opts(
+            HistogramOpts::new(
+                "wasm_worker_drain_seconds",
+                "Generation no longer current to stopped",
+            )
+            .buckets(vec![
+                1.0, 10.0, 60.0, 300.0, 900.0, 3600.0, 14400.0, 86400.0,
+            ]),
+        )
+        .expect("static metric definition");
+        let build_info = IntGaugeVec::new(
+            Opts::new(
+                "wasm_worker_build_info",
+                "Live generations: 1 per build ID and state",
+            ),
+            &["build_id", "state"],
+        )
+        .expect("static metric definition");
         for c in [
             Box::new(info.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(ready.clone()),
@@ -191,6 +230,10 @@ impl HostMetrics {
             Box::new(workflow_runs_cached.clone()),
             Box::new(workflow_evictions.clone()),
             Box::new(workflow_task_failures.clone()),
+            Box::new(swaps.clone()),
+            Box::new(swap_seconds.clone()),
+            Box::new(drain_seconds.clone()),
+            Box::new(build_info.clone()),
         ] {
             registry.register(c).expect("metric names are unique");
         }
@@ -212,6 +255,10 @@ impl HostMetrics {
             workflow_runs_cached,
             workflow_evictions,
             workflow_task_failures,
+            swaps,
+            swap_seconds,
+            drain_seconds,
+            build_info,
         }
     }
 

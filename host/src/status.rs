@@ -1,88 +1,69 @@
-//! Periodic DescribeTaskQueue: the backlog gauge, and the reachability signal `/readyz` needs
-//! to turn 503 when the server goes away after start.
+//! What `GET /status` answers: the generations (build ID, state, plugins with digests and
+//! exported types) and the last load error. Updated by the supervisor at every transition.
 
-use crate::health::Health;
-use crate::metrics::HostMetrics;
-use std::sync::Arc;
-use std::time::Duration;
-use temporalio_client::Connection;
-use temporalio_client::tonic::Request;
-use temporalio_common::protos::temporal::api::enums::v1::TaskQueueType;
-use temporalio_common::protos::temporal::api::taskqueue::v1::TaskQueue;
-use temporalio_common::protos::temporal::api::workflowservice::v1::DescribeTaskQueueRequest;
-use tokio_util::sync::CancellationToken;
+use serde::Serialize;
+use std::sync::Mutex;
 
-/// A call that takes longer than this counts as the server being unreachable.
-const CALL_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Refreshes every `interval` until `stop` fires.
-pub async fn refresh_loop(
-    connection: Connection,
-    namespace: String,
-    task_queue: String,
-    interval: Duration,
-    metrics: HostMetrics,
-    health: Arc<Health>,
-    stop: CancellationToken,
-) {
-    let mut tick = tokio::time::interval(interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            () = stop.cancelled() => return,
-        }
-        let mut reachable = Ok(());
-        for (label, kind) in [
-            ("workflow", TaskQueueType::Workflow),
-            ("activity", TaskQueueType::Activity),
-        ] {
-            match describe(&connection, &namespace, &task_queue, kind).await {
-                Ok(backlog) => metrics
-                    .task_queue_backlog
-                    .with_label_values(&[&task_queue, label])
-                    .set(backlog),
-                Err(e) => reachable = Err(e),
-            }
-        }
-        if let Err(e) = &reachable {
-            tracing::warn!(error = %e, "Temporal server not reachable");
-        }
-        health.set_reachable(reachable);
-    }
+/// A generation's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GenerationState {
+    /// Starting: polling, not yet current.
+    Starting,
+    /// The deployment's current version: new work goes here.
+    Current,
+    /// No longer current; still polling for its pinned workflows.
+    Draining,
 }
 
-/// The approximate backlog of one task-queue type.
-async fn describe(
-    connection: &Connection,
-    namespace: &str,
-    task_queue: &str,
-    kind: TaskQueueType,
-) -> Result<i64, String> {
-    let request = DescribeTaskQueueRequest {
-        namespace: namespace.to_string(),
-        task_queue: Some(TaskQueue {
-            name: task_queue.to_string(),
-            ..Default::default()
-        }),
-        task_queue_type: kind as i32,
-        report_stats: true,
-        ..Default::default()
-    };
-    let mut service = connection.workflow_service();
-    let call = service.describe_task_queue(Request::new(request));
-    match tokio::time::timeout(CALL_TIMEOUT, call).await {
-        Ok(Ok(resp)) => Ok(resp
-            .into_inner()
-            .stats
-            .map_or(0, |s| s.approximate_backlog_count)),
-        Ok(Err(status)) => Err(format!(
-            "DescribeTaskQueue failed: {}: {}",
-            status.code(),
-            status.message()
-        )),
-        Err(_) => Err(format!(
-            "DescribeTaskQueue timed out after {CALL_TIMEOUT:?}"
-        )),
+/// One plugin of a generation.
+#[derive(Debug, Clone, Serialize)]
+pub struct PluginStatus {
+    pub file: String,
+    pub digest: String,
+    /// `activities` or `workflows`.
+    pub kind: &'static str,
+    /// Activity types (with WIT signatures) or workflow types.
+    pub types: Vec<String>,
+}
+
+/// One generation.
+#[derive(Debug, Clone, Serialize)]
+pub struct GenerationStatus {
+    pub build_id: String,
+    pub state: GenerationState,
+    pub plugins: Vec<PluginStatus>,
+}
+
+/// The last reload that was refused.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadErrorStatus {
+    /// Seconds since the Unix epoch.
+    pub at_unix: u64,
+    /// `plugin FILE: reason` for each refused file.
+    pub errors: Vec<String>,
+}
+
+/// The whole document.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Status {
+    pub deployment_name: String,
+    pub generations: Vec<GenerationStatus>,
+    pub last_load_error: Option<LoadErrorStatus>,
+}
+
+/// Shared, updated in place.
+#[derive(Default)]
+pub struct StatusBoard(Mutex<Status>);
+
+impl StatusBoard {
+    /// Applies `f` to the document.
+    pub fn update(&self, f: impl FnOnce(&mut Status)) {
+        f(&mut self.0.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+
+    /// A copy of the document.
+    pub fn snapshot(&self) -> Status {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }

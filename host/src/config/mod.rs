@@ -105,6 +105,9 @@ pub struct Config {
     pub plugins_dir: PathBuf,
     /// Time in-flight tasks get after a shutdown signal (`--shutdown-grace`, default 30s).
     pub shutdown_grace: Duration,
+    /// A replaced generation stops after this long even if not drained (`--drain-limit`,
+    /// `WASM_WORKER_DRAIN_LIMIT`, default 1h).
+    pub drain_limit: Duration,
     /// Give up connecting after this long; `None` retries forever (`--connect-timeout`,
     /// default 5m).
     pub connect_timeout: Option<Duration>,
@@ -240,6 +243,7 @@ impl Config {
             max_cached_workflows,
             plugins_dir,
             shutdown_grace: parse::duration(&get("shutdown_grace")?)?,
+            drain_limit: parse::duration(&get("drain_limit")?)?,
             connect_timeout: parse::limit(&get("connect_timeout")?)?,
             status_interval,
             log_filter: parse::log_filter(&get("log_level")?)?,

@@ -153,6 +153,14 @@ pub static SPECS: &[Spec] = &[
         "How long in-flight tasks may run after SIGINT/SIGTERM",
     ),
     spec(
+        "drain_limit",
+        "drain-limit",
+        &["WASM_WORKER_DRAIN_LIMIT"],
+        Some("1h"),
+        "DURATION",
+        "Stop a replaced generation after this long even if pinned workflows still run on it",
+    ),
+    spec(
         "connect_timeout",
         "connect-timeout",
         &["WASM_WORKER_CONNECT_TIMEOUT"],

@@ -7,7 +7,7 @@ use crate::wasm_activity::state::ActivityState;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use wasmtime::component::{Component, InstancePre};
+use wasmtime::component::InstancePre;
 
 /// A compiled, linked activity plugin.
 pub struct LoadedPlugin {
@@ -45,9 +45,10 @@ pub fn load(runtime: &PluginRuntime, path: &Path, plugins_dir: &Path) -> Result<
     let manifest = Manifest::load(&manifest_path, plugins_dir)
         .map_err(|e| format!("manifest {}: {e}", file_name(&manifest_path)))?
         .unwrap_or_default();
-    let component = Component::new(runtime.engine(), &bytes)
-        .map_err(|e| format!("not a valid component: {e:#}"))?;
     let digest = hex::encode(Sha256::digest(&bytes));
+    let component = runtime
+        .component(&digest, &bytes)
+        .map_err(|e| format!("not a valid component: {e:#}"))?;
     let functions = match exports::read(runtime.engine(), &component, &manifest.rename)? {
         Exports::Activities(f) => f,
         Exports::Workflow => {

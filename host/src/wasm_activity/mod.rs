@@ -24,6 +24,9 @@ use wasmtime::component::Linker;
 /// The engine, one linker per plugin kind, and the epoch ticker.
 pub struct PluginRuntime {
     engine: Engine,
+    /// Compiled components by SHA-256 of their bytes: a swap compiles only what changed, and
+    /// a revert compiles nothing.
+    compiled: std::sync::Mutex<std::collections::HashMap<String, wasmtime::component::Component>>,
     linker: Linker<ActivityState>,
     workflow_linker: Linker<WorkflowState>,
     _ticker: EpochTicker,
@@ -43,10 +46,34 @@ impl PluginRuntime {
         let ticker = EpochTicker::start(&engine)?;
         Ok(PluginRuntime {
             engine,
+            compiled: std::sync::Mutex::default(),
             linker,
             workflow_linker,
             _ticker: ticker,
         })
+    }
+
+    /// The compiled component for `bytes` (whose SHA-256 is `digest`), compiling at most once.
+    pub fn component(
+        &self,
+        digest: &str,
+        bytes: &[u8],
+    ) -> wasmtime::Result<wasmtime::component::Component> {
+        let cached = self
+            .compiled
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(digest)
+            .cloned();
+        if let Some(c) = cached {
+            return Ok(c);
+        }
+        let component = wasmtime::component::Component::new(&self.engine, bytes)?;
+        self.compiled
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(digest.to_string(), component.clone());
+        Ok(component)
     }
 
     /// The linker for workflow plugins.

@@ -1,0 +1,97 @@
+//! Watching the plugins folder: a burst of file events becomes one reload request, sent only
+//! once the folder's `*.wasm` and `*.toml` files have stopped changing (a copy in progress
+//! never loads half-written; the loader refuses what is still invalid).
+//!
+//! The safe way to publish is to write the file elsewhere and `mv` it into the folder: a rename
+//! is atomic, so the host only ever sees the old or the new file.
+
+use notify::RecursiveMode;
+use notify_debouncer_full::{DebounceEventResult, new_debouncer};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+use tokio::sync::mpsc;
+
+/// Quiet time after the last event before a reload is considered.
+const DEBOUNCE: Duration = Duration::from_millis(250);
+/// How long the folder's files must stay unchanged before the reload is requested.
+const SETTLE: Duration = Duration::from_millis(200);
+
+/// Keeps the watch alive; dropping it stops watching.
+pub struct Watcher {
+    _debouncer: Box<dyn std::any::Any + Send>,
+}
+
+/// Watches `dir`; sends `()` on `tx` whenever the plugin files changed and settled.
+pub fn watch(dir: &Path, tx: mpsc::Sender<()>) -> notify::Result<Watcher> {
+    let (raw_tx, mut raw_rx) = mpsc::unbounded_channel::<()>();
+    let mut debouncer =
+        new_debouncer(
+            DEBOUNCE,
+            None,
+            move |result: DebounceEventResult| match result {
+                Ok(events) => {
+                    let relevant = events
+                        .iter()
+                        .any(|e| e.paths.iter().any(|p| is_plugin_file(p)));
+                    if relevant {
+                        let _ = raw_tx.send(());
+                    }
+                }
+                Err(errors) => {
+                    for e in errors {
+                        tracing::warn!(error = %e, "watching the plugins folder");
+                    }
+                }
+            },
+        )?;
+    debouncer.watch(dir, RecursiveMode::NonRecursive)?;
+    let dir = dir.to_path_buf();
+    tokio::spawn(async move {
+        while raw_rx.recv().await.is_some() {
+            while raw_rx.try_recv().is_ok() {}
+            settle(&dir).await;
+            if tx.send(()).await.is_err() {
+                return;
+            }
+        }
+    });
+    Ok(Watcher {
+        _debouncer: Box::new(debouncer),
+    })
+}
+
+/// Plugins and their manifests; everything else in the folder is ignored.
+fn is_plugin_file(p: &Path) -> bool {
+    p.extension().is_some_and(|e| e == "wasm" || e == "toml")
+}
+
+/// A fingerprint of the folder's plugin files: names, sizes, modification times.
+fn fingerprint(dir: &Path) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
+    let mut out: Vec<_> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter(|e| is_plugin_file(&e.path()))
+        .filter_map(|e| {
+            e.metadata()
+                .ok()
+                .map(|m| (e.path(), m.len(), m.modified().ok()))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Waits until two fingerprints `SETTLE` apart agree (bounded, so a file written forever
+/// still gets a verdict).
+async fn settle(dir: &Path) {
+    let mut last = fingerprint(dir);
+    for _ in 0..50 {
+        tokio::time::sleep(SETTLE).await;
+        let now = fingerprint(dir);
+        if now == last {
+            return;
+        }
+        last = now;
+    }
+}
