@@ -45,6 +45,8 @@ pub struct Rollout {
     draining: Vec<Generation>,
     /// False when the server lacks worker deployments: swaps replace in place.
     versioned: bool,
+    /// Generations shutting down in the background (their in-flight tasks finishing).
+    stopping: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Rollout {
@@ -63,6 +65,7 @@ impl Rollout {
             current,
             draining: Vec::new(),
             versioned,
+            stopping: Vec::new(),
         };
         rollout.publish(env);
         Ok(rollout)
@@ -173,7 +176,8 @@ impl Rollout {
     /// Stops draining generations whose version the server reports drained, or whose drain
     /// limit passed.
     pub async fn check_draining(&mut self, env: &Env<'_>) {
-        let mut keep = Vec::with_capacity(self.draining.len());
+        let before = self.draining.len();
+        let mut keep = Vec::with_capacity(before);
         for g in std::mem::take(&mut self.draining) {
             let since = g.draining_since.unwrap_or_else(Instant::now);
             let limit_passed = since.elapsed() >= env.config.drain_limit;
@@ -187,16 +191,17 @@ impl Rollout {
                 env.metrics
                     .drain_seconds
                     .observe(since.elapsed().as_secs_f64());
-                g.shutdown().await;
+                self.stopping.push(tokio::spawn(g.shutdown()));
             } else {
                 keep.push(g);
             }
         }
-        let changed = keep.len() != self.draining.len();
+        let changed = keep.len() != before;
         self.draining = keep;
         if changed {
             self.publish(env);
         }
+        self.stopping.retain(|t| !t.is_finished());
     }
 
     /// Stops every generation, concurrently.
@@ -266,17 +271,20 @@ async fn drained(env: &Env<'_>, build_id: &str) -> bool {
         }),
         ..Default::default()
     };
-    match env
-        .connection
-        .workflow_service()
-        .describe_worker_deployment_version(Request::new(request))
-        .await
-    {
-        Ok(resp) => resp
-            .into_inner()
-            .worker_deployment_version_info
-            .and_then(|i| i.drainage_info)
-            .is_some_and(|d| d.status() == VersionDrainageStatus::Drained),
+    let mut service = env.connection.workflow_service();
+    let call = service.describe_worker_deployment_version(Request::new(request));
+    // Bounded: a slow server must not stall the supervisor (and with it reloads and shutdown).
+    let Ok(answer) = tokio::time::timeout(std::time::Duration::from_secs(5), call).await else {
+        tracing::debug!(%build_id, "describing a draining version timed out");
+        return false;
+    };
+    match answer {
+        Ok(resp) => {
+            let info = resp.into_inner().worker_deployment_version_info;
+            let status = info.and_then(|i| i.drainage_info).map(|d| d.status());
+            tracing::debug!(%build_id, ?status, "drainage of a replaced version");
+            status == Some(VersionDrainageStatus::Drained)
+        }
         Err(status) => {
             tracing::debug!(%build_id, error = %status, "describing a draining version failed");
             false

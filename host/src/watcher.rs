@@ -5,7 +5,8 @@
 //! The safe way to publish is to write the file elsewhere and `mv` it into the folder: a rename
 //! is atomic, so the host only ever sees the old or the new file.
 
-use notify::RecursiveMode;
+use notify::event::ModifyKind;
+use notify::{EventKind, RecursiveMode};
 use notify_debouncer_full::{DebounceEventResult, new_debouncer};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -30,9 +31,9 @@ pub fn watch(dir: &Path, tx: mpsc::Sender<()>) -> notify::Result<Watcher> {
             None,
             move |result: DebounceEventResult| match result {
                 Ok(events) => {
-                    let relevant = events
-                        .iter()
-                        .any(|e| e.paths.iter().any(|p| is_plugin_file(p)));
+                    let relevant = events.iter().any(|e| {
+                        changes_content(&e.event.kind) && e.paths.iter().any(|p| is_plugin_file(p))
+                    });
                     if relevant {
                         let _ = raw_tx.send(());
                     }
@@ -58,6 +59,16 @@ pub fn watch(dir: &Path, tx: mpsc::Sender<()>) -> notify::Result<Watcher> {
     Ok(Watcher {
         _debouncer: Box::new(debouncer),
     })
+}
+
+/// Creations, writes, renames and removals; not reads (the loader's own reads would otherwise
+/// trigger reloads forever) nor metadata changes.
+fn changes_content(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Create(_) | EventKind::Remove(_) => true,
+        EventKind::Modify(m) => !matches!(m, ModifyKind::Metadata(_)),
+        _ => false,
+    }
 }
 
 /// Plugins and their manifests; everything else in the folder is ignored.

@@ -111,7 +111,17 @@ pub async fn plugin_host(
     files: &[(&str, Vec<u8>)],
     manifests: &[(&str, &str)],
 ) -> (wasm_worker::RunningHost, String, tempfile::TempDir) {
-    let (config, plugins) = config(shared_server(), "plugins");
+    plugin_host_with(files, manifests, |_| {}).await
+}
+
+/// [`plugin_host`] with a configuration tweak.
+pub async fn plugin_host_with(
+    files: &[(&str, Vec<u8>)],
+    manifests: &[(&str, &str)],
+    tweak: impl FnOnce(&mut Config),
+) -> (wasm_worker::RunningHost, String, tempfile::TempDir) {
+    let (mut config, plugins) = config(shared_server(), "plugins");
+    tweak(&mut config);
     for (name, bytes) in files {
         std::fs::write(plugins.path().join(name), bytes).expect("writing a plugin");
     }

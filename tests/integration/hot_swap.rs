@@ -1,0 +1,281 @@
+//! Hot swap on a real server: a changed plugins folder becomes a new build ID, made current;
+//! pinned runs finish on the version they started on, which then drains and stops; invalid
+//! files keep the old set serving; a revert returns to the earlier build ID.
+
+use crate::common::guests::{self, HELLO_ACTIVITY, TEST_WORKFLOWS};
+use crate::common::workflows::client;
+use crate::common::{eventually, http_get, plugin_host, shared_server, unique};
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+use temporalio_client::tonic::Request;
+use temporalio_client::{Client, WorkflowGetResultOptions, WorkflowStartOptions};
+use temporalio_common::protos::temporal::api::common::v1::WorkflowExecution;
+use temporalio_common::protos::temporal::api::workflowservice::v1::DescribeWorkflowExecutionRequest;
+use test_workflows::SignalQueryWorkflow;
+
+async fn status(addr: SocketAddr) -> Value {
+    let (code, body) = http_get(addr, "/status").await;
+    assert_eq!(code, 200, "{body}");
+    serde_json::from_str(&body).expect("/status is JSON")
+}
+
+/// Build IDs by state: (current, draining).
+async fn generations(addr: SocketAddr) -> (String, Vec<String>) {
+    let s = status(addr).await;
+    let gens = s["generations"].as_array().cloned().unwrap_or_default();
+    let current = gens
+        .iter()
+        .find(|g| g["state"] == "current")
+        .and_then(|g| g["build_id"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    let draining = gens
+        .iter()
+        .filter(|g| g["state"] == "draining")
+        .filter_map(|g| g["build_id"].as_str().map(str::to_string))
+        .collect();
+    (current, draining)
+}
+
+/// The safe way to publish: write beside, then rename into place.
+fn publish(dir: &Path, name: &str, bytes: &[u8]) {
+    let tmp = dir.join(format!(".{name}.partial"));
+    std::fs::write(&tmp, bytes).expect("write");
+    std::fs::rename(&tmp, dir.join(name)).expect("rename");
+}
+
+/// The build ID a workflow is pinned to, from DescribeWorkflowExecution.
+async fn pinned_build(client: &Client, id: &str) -> String {
+    let request = DescribeWorkflowExecutionRequest {
+        namespace: "default".into(),
+        execution: Some(WorkflowExecution {
+            workflow_id: id.to_string(),
+            run_id: String::new(),
+        }),
+    };
+    let resp = client
+        .connection()
+        .workflow_service()
+        .describe_workflow_execution(Request::new(request))
+        .await
+        .expect("describe")
+        .into_inner();
+    resp.workflow_execution_info
+        .and_then(|i| i.versioning_info)
+        .and_then(|v| v.deployment_version)
+        .map(|d| d.build_id)
+        .unwrap_or_default()
+}
+
+async fn wait_waiting(client: &Client, id: &str, first: &str) {
+    let handle = client.get_workflow_handle::<SignalQueryWorkflow>(id);
+    let expected = format!("{first} then waiting");
+    eventually(
+        Duration::from_secs(30),
+        "the run to wait for its signal",
+        || {
+            let (handle, expected) = (&handle, &expected);
+            async move {
+                let s = handle
+                    .query(SignalQueryWorkflow::state, (), Default::default())
+                    .await
+                    .ok()?;
+                (&s == expected).then_some(())
+            }
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_folder_rolls_out_a_new_build_while_pinned_runs_finish_on_the_old_one() {
+    // The old generation must outlive the pinned run (signalled within seconds of the swap)
+    // and then stop: when the server reports its version drained, or at the latest at this
+    // limit (the dev server's drainage report can lag by minutes).
+    let (host, queue, dir) = crate::common::plugin_host_with(
+        &[("test_workflows.wasm", guests::bytes(TEST_WORKFLOWS))],
+        &[],
+        |c| c.drain_limit = Duration::from_secs(20),
+    )
+    .await;
+    let addr = host.metrics_addr();
+    let (first_build, draining) = generations(addr).await;
+    assert!(
+        first_build.starts_with("v1.0.0-"),
+        "content-derived build ID: {first_build}"
+    );
+    assert!(draining.is_empty());
+    let client = client(shared_server()).await;
+
+    // A run pinned to the first build waits for its signal.
+    let old_run = unique("old");
+    client
+        .start_workflow(
+            SignalQueryWorkflow::run,
+            "old".to_string(),
+            WorkflowStartOptions::new(&queue, &old_run).build(),
+        )
+        .await
+        .expect("start");
+    wait_waiting(&client, &old_run, "old").await;
+
+    // Adding a plugin changes the set: a new build becomes current, the first one drains.
+    publish(
+        dir.path(),
+        "hello_activity.wasm",
+        &guests::bytes(HELLO_ACTIVITY),
+    );
+    let first = first_build.clone();
+    let second_build = eventually(Duration::from_secs(60), "a new current build", || {
+        let first = first.clone();
+        async move {
+            let (current, draining) = generations(addr).await;
+            (current != first && draining.contains(&first)).then_some(current)
+        }
+    })
+    .await;
+
+    let new_run = unique("new");
+    client
+        .start_workflow(
+            SignalQueryWorkflow::run,
+            "new".to_string(),
+            WorkflowStartOptions::new(&queue, &new_run).build(),
+        )
+        .await
+        .expect("start");
+    wait_waiting(&client, &new_run, "new").await;
+    assert_eq!(
+        pinned_build(&client, &old_run).await,
+        first_build,
+        "the old run stays on the old build"
+    );
+    assert_eq!(
+        pinned_build(&client, &new_run).await,
+        second_build,
+        "new runs go to the new build"
+    );
+
+    for (id, value) in [(&old_run, "x"), (&new_run, "y")] {
+        let handle = client.get_workflow_handle::<SignalQueryWorkflow>(id.as_str());
+        handle
+            .signal(
+                SignalQueryWorkflow::finish,
+                value.to_string(),
+                Default::default(),
+            )
+            .await
+            .expect("signal");
+        let result = handle
+            .get_result(WorkflowGetResultOptions::default())
+            .await
+            .expect("result");
+        assert!(
+            result.ends_with(&format!("finished with {value}")),
+            "{result}"
+        );
+    }
+
+    // With its pinned run finished, the old build drains and its generation stops.
+    eventually(
+        Duration::from_secs(90),
+        "the old generation to drain and stop",
+        || async move {
+            let (_, draining) = generations(addr).await;
+            draining.is_empty().then_some(())
+        },
+    )
+    .await;
+    let (_, metrics) = http_get(addr, "/metrics").await;
+    assert!(
+        metrics.contains("wasm_worker_swaps_total{result=\"ok\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(&format!(
+            "wasm_worker_build_info{{build_id=\"{second_build}\",state=\"current\"}} 1"
+        )),
+        "{metrics}"
+    );
+    assert!(
+        !metrics.contains(&format!("build_id=\"{first_build}\"")),
+        "{metrics}"
+    );
+    host.stop().await.expect("stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_files_keep_the_old_set_and_a_revert_returns_to_the_old_build() {
+    let (host, _queue, dir) = plugin_host(
+        &[("test_workflows.wasm", guests::bytes(TEST_WORKFLOWS))],
+        &[],
+    )
+    .await;
+    let addr = host.metrics_addr();
+    let (first_build, _) = generations(addr).await;
+
+    // A half-written or broken file: refused, reported, the current build keeps serving.
+    publish(dir.path(), "broken.wasm", b"\0asm\x0d\0\x01\0 truncated");
+    let error = eventually(
+        Duration::from_secs(30),
+        "the load error on /status",
+        || async move {
+            let s = status(addr).await;
+            s["last_load_error"]["errors"][0]
+                .as_str()
+                .map(str::to_string)
+        },
+    )
+    .await;
+    assert!(
+        error.starts_with("plugin broken.wasm: not a valid component"),
+        "{error}"
+    );
+    assert_eq!(generations(addr).await.0, first_build);
+    let (_, metrics) = http_get(addr, "/metrics").await;
+    assert!(
+        metrics.contains("wasm_worker_swaps_total{result=\"refused\"} 1"),
+        "{metrics}"
+    );
+
+    // Removing it clears the error; the contents are back to the first build's.
+    std::fs::remove_file(dir.path().join("broken.wasm")).expect("rm");
+    eventually(
+        Duration::from_secs(30),
+        "the error to clear",
+        || async move {
+            status(addr).await["last_load_error"]
+                .is_null()
+                .then_some(())
+        },
+    )
+    .await;
+    assert_eq!(generations(addr).await.0, first_build);
+
+    // Change, then revert: the first build is current again.
+    publish(
+        dir.path(),
+        "hello_activity.wasm",
+        &guests::bytes(HELLO_ACTIVITY),
+    );
+    let first = first_build.clone();
+    eventually(Duration::from_secs(60), "the new build", || {
+        let first = first.clone();
+        async move { (generations(addr).await.0 != first).then_some(()) }
+    })
+    .await;
+    std::fs::remove_file(dir.path().join("hello_activity.wasm")).expect("rm");
+    let first = first_build.clone();
+    eventually(
+        Duration::from_secs(60),
+        "the reverted build to be current",
+        || {
+            let first = first.clone();
+            async move { (generations(addr).await.0 == first).then_some(()) }
+        },
+    )
+    .await;
+    host.stop().await.expect("stop");
+}
