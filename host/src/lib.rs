@@ -44,6 +44,7 @@ pub mod http;
 pub mod logging;
 pub mod metrics;
 pub mod plugins;
+pub mod replay;
 pub mod shutdown;
 pub mod status;
 pub mod swap;

@@ -176,6 +176,7 @@ async fn the_component_behaves_like_the_native_runtime() {
 
     let compare = async {
         let mut host_histories = Vec::new();
+        let mut native_histories = Vec::new();
         for name in ["parent", "countdown", "signal-query-update"] {
             let (native_result, native_id) = scenario(&client, name, &native_queue).await;
             let (host_result, host_id) = scenario(&client, name, &host_queue).await;
@@ -184,11 +185,12 @@ async fn the_component_behaves_like_the_native_runtime() {
             let hosted = history(&client, &host_id).await;
             assert_eq!(shape(&hosted), shape(&native), "{name}: histories differ");
             host_histories.push(hosted);
+            native_histories.push((native, native_id));
         }
         stop();
-        host_histories
+        (host_histories, native_histories)
     };
-    let (ran, host_histories) = tokio::join!(worker.run(), compare);
+    let (ran, (host_histories, native_histories)) = tokio::join!(worker.run(), compare);
     ran.expect("native worker ran");
 
     // The component's histories replay on the native runtime without non-determinism.
@@ -210,5 +212,52 @@ async fn the_component_behaves_like_the_native_runtime() {
             .await
             .expect("the host's history replays natively");
     }
+
+    // And the native runtime's histories replay on the host's component without
+    // non-determinism.
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("test_workflows.wasm"),
+        guests::bytes(TEST_WORKFLOWS),
+    )
+    .expect("write");
+    let pool = wasm_worker::engine::PoolSize {
+        activities: 2,
+        workflow_runs: 8,
+    };
+    let plugins = wasm_worker::wasm_activity::PluginRuntime::new(pool).expect("runtime");
+    let metrics = wasm_worker::metrics::HostMetrics::new();
+    // Loading compiles and instantiates: blocking work, off the async threads.
+    let set = {
+        let (path, metrics) = (dir.path().to_path_buf(), metrics.clone());
+        tokio::task::spawn_blocking(move || {
+            wasm_worker::plugins::PluginSet::load(&plugins, &path, &metrics)
+        })
+        .await
+        .expect("load")
+    };
+    assert!(set.errors.is_empty(), "{:?}", set.errors);
+    let workflows = std::sync::Arc::new(wasm_worker::wasm_workflow::Workflows::new(
+        &set.workflows,
+        "default",
+        "replay",
+        &metrics,
+    ));
+    let histories = native_histories
+        .into_iter()
+        .map(|(events, id)| {
+            (
+                temporalio_common::protos::temporal::api::history::v1::History { events },
+                id,
+            )
+        })
+        .collect();
+    let failures = wasm_worker::replay::replay(workflows, "replay", histories)
+        .await
+        .expect("replay ran");
+    assert!(
+        failures.is_empty(),
+        "native histories must replay on the component: {failures:?}"
+    );
     host.stop().await.expect("stop");
 }

@@ -35,7 +35,8 @@ pub struct PluginSet {
 }
 
 impl PluginSet {
-    /// Loads every `*.wasm` in `dir` (not recursively), in file-name order. A type exported by
+    /// Loads every `*.wasm` in `dir` (not recursively), in file-name order. Blocking (it
+    /// compiles and instantiates): call it from `spawn_blocking`, not from an async task. A type exported by
     /// two files is refused in the later file, naming both.
     pub fn load(runtime: &PluginRuntime, dir: &Path, metrics: &HostMetrics) -> PluginSet {
         let mut set = PluginSet::default();
