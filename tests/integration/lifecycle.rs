@@ -26,7 +26,8 @@ async fn metrics_carry_core_and_host_series() {
         || async move {
             let (status, body) = http_get(addr, "/metrics").await;
             assert_eq!(status, 200);
-            body.contains("wasm_worker_task_queue_backlog{")
+            // Both series: the refresher sets one task type after the other.
+            (body.contains("task_type=\"activity\"}") && body.contains("task_type=\"workflow\"}"))
                 .then_some(body)
         },
     )
