@@ -179,17 +179,6 @@ async fn settings_from_env_flags_and_file_reach_the_running_worker() {
         .spawn()
         .expect("spawning wasm-worker");
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    common::eventually(
-        Duration::from_secs(30),
-        "the metrics port to open",
-        || async move {
-            reqwest::get(format!("http://{addr}/healthz"))
-                .await
-                .ok()
-                .map(|_| ())
-        },
-    )
-    .await;
     wait_ready(addr).await;
     let (_, metrics) = http_get(addr, "/metrics").await;
     let info = metrics
@@ -204,11 +193,7 @@ async fn settings_from_env_flags_and_file_reach_the_running_worker() {
     ] {
         assert!(info.contains(&expected), "{expected} missing in {info}");
     }
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(i32::try_from(child.id().expect("pid")).expect("pid fits")),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .expect("SIGTERM");
+    common::sigterm(&child);
     let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
         .await
         .expect("exits after SIGTERM")

@@ -1,46 +1,22 @@
 //! `wasm-worker dev`: brings up a dev server when none answers, works on it, stops it on exit;
 //! says how to install the CLI when it is missing.
 
-use crate::common::{self, eventually, http_get, server::temporal_cli, wait_ready};
-use std::net::SocketAddr;
+use crate::common::{self, http_get, server::temporal_cli, wait_ready};
 use std::process::Stdio;
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dev_mode_starts_a_server_works_on_it_and_stops_it() {
     let port = common::free_port();
-    let metrics_port = common::free_port();
     let plugins = tempfile::tempdir().expect("tempdir");
-    let mut child = tokio::process::Command::new(common::host_binary())
-        .env_clear()
-        .env("TEMPORAL_CLI", temporal_cli())
-        .args([
-            "dev",
-            "--address",
-            &format!("127.0.0.1:{port}"),
-            "--dev-ui-port",
-            "0",
-        ])
-        .args([
-            "--metrics-bind",
-            "127.0.0.1",
-            "--metrics-port",
-            &metrics_port.to_string(),
-        ])
-        .arg("--plugins")
-        .arg(plugins.path())
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn");
-    let addr = SocketAddr::from(([127, 0, 0, 1], metrics_port));
-    eventually(Duration::from_secs(60), "the metrics port", || async move {
-        reqwest::get(format!("http://{addr}/healthz"))
-            .await
-            .ok()
-            .map(|_| ())
-    })
-    .await;
+    let cli = temporal_cli();
+    let address = format!("127.0.0.1:{port}");
+    let (mut child, addr) = common::spawn_host(
+        &["dev", "--address", &address, "--dev-ui-port", "0"],
+        &[("TEMPORAL_CLI", cli.as_os_str())],
+        plugins.path(),
+        Stdio::piped(),
+    );
     wait_ready(addr).await;
     let (_, metrics) = http_get(addr, "/metrics").await;
     assert!(
@@ -52,8 +28,7 @@ async fn dev_mode_starts_a_server_works_on_it_and_stops_it() {
         "dev server port closed"
     );
 
-    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id().expect("pid")).expect("pid"));
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
+    common::sigterm(&child);
     let status = tokio::time::timeout(Duration::from_secs(40), child.wait())
         .await
         .expect("exits")

@@ -191,41 +191,24 @@ async fn an_in_flight_activity_finishes_before_the_host_stops() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_the_binary_cleanly() {
     let plugins = tempfile::tempdir().expect("tempdir");
-    let port = common::free_port();
-    let mut child = tokio::process::Command::new(common::host_binary())
-        .env_clear()
-        .args([
+    let (queue, deployment) = (common::unique("sigterm"), common::unique("dep"));
+    let (mut child, addr) = common::spawn_host(
+        &[
             "--address",
             shared_server(),
-            "--metrics-bind",
-            "127.0.0.1",
-            "--metrics-port",
-            &port.to_string(),
-        ])
-        .args([
             "--task-queue",
-            &common::unique("sigterm"),
+            &queue,
             "--deployment-name",
-            &common::unique("dep"),
-        ])
-        .args(["--shutdown-grace", "5s"])
-        .arg("--plugins")
-        .arg(plugins.path())
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn");
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    eventually(Duration::from_secs(30), "the metrics port", || async move {
-        reqwest::get(format!("http://{addr}/healthz"))
-            .await
-            .ok()
-            .map(|_| ())
-    })
-    .await;
+            &deployment,
+            "--shutdown-grace",
+            "5s",
+        ],
+        &[],
+        plugins.path(),
+        std::process::Stdio::piped(),
+    );
     wait_ready(addr).await;
-    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id().expect("pid")).expect("pid"));
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
+    common::sigterm(&child);
     let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
         .await
         .expect("the binary exits after SIGTERM")
@@ -258,40 +241,23 @@ async fn spawn_binary_with_test_plugin(
         guests::bytes(TEST_ACTIVITIES),
     )
     .expect("write");
-    let port = common::free_port();
     let queue = common::unique("signals");
-    let child = tokio::process::Command::new(common::host_binary())
-        .env_clear()
-        .args([
+    let deployment = common::unique("dep");
+    let (child, addr) = common::spawn_host(
+        &[
             "--address",
             shared_server(),
-            "--metrics-bind",
-            "127.0.0.1",
-            "--metrics-port",
-            &port.to_string(),
-        ])
-        .args([
             "--task-queue",
             &queue,
             "--deployment-name",
-            &common::unique("dep"),
+            &deployment,
             "--shutdown-grace",
             grace,
-        ])
-        .arg("--plugins")
-        .arg(plugins.path())
-        .stdout(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn");
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    eventually(Duration::from_secs(30), "the metrics port", || async move {
-        reqwest::get(format!("http://{addr}/healthz"))
-            .await
-            .ok()
-            .map(|_| ())
-    })
-    .await;
+        ],
+        &[],
+        plugins.path(),
+        std::process::Stdio::null(),
+    );
     wait_ready(addr).await;
     (child, addr, queue, plugins)
 }
@@ -309,11 +275,6 @@ async fn wait_in_flight(addr: std::net::SocketAddr) {
     .await;
 }
 
-fn sigterm(child: &tokio::process::Child) {
-    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id().expect("pid")).expect("pid"));
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
-}
-
 /// SIGTERM while a plugin activity runs: the binary lets it finish, its result reaches the
 /// workflow, and the process exits 0.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -322,7 +283,7 @@ async fn sigterm_lets_the_running_plugin_activity_finish() {
     let call = Call::new("sleep_ms", &queue).json(serde_json::json!(2000));
     let stop = async {
         wait_in_flight(addr).await;
-        sigterm(&child);
+        common::sigterm(&child);
         tokio::time::timeout(Duration::from_secs(30), child.wait())
             .await
             .expect("exits after SIGTERM")
@@ -342,13 +303,13 @@ async fn a_second_signal_exits_at_once() {
     let call = Call::new("sleep_ms", &queue).json(serde_json::json!(60_000));
     let signals = async {
         wait_in_flight(addr).await;
-        sigterm(&child);
+        common::sigterm(&child);
         tokio::time::sleep(Duration::from_millis(500)).await;
         assert!(
             child.try_wait().expect("try_wait").is_none(),
             "exited before the activity finished"
         );
-        sigterm(&child);
+        common::sigterm(&child);
         tokio::time::timeout(Duration::from_secs(10), child.wait())
             .await
             .expect("exits at once after the second signal")

@@ -284,39 +284,19 @@ mod takeover {
         queue: &str,
         deployment: &str,
     ) -> (tokio::process::Child, std::net::SocketAddr) {
-        let port = common::free_port();
-        let child = tokio::process::Command::new(common::host_binary())
-            .env_clear()
-            .args([
+        common::spawn_host(
+            &[
                 "--address",
                 shared_server(),
-                "--metrics-bind",
-                "127.0.0.1",
-                "--metrics-port",
-                &port.to_string(),
-            ])
-            .args(["--task-queue", queue, "--deployment-name", deployment])
-            .arg("--plugins")
-            .arg(plugins)
-            .stdout(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("spawn");
-        (child, std::net::SocketAddr::from(([127, 0, 0, 1], port)))
-    }
-
-    async fn ready(addr: std::net::SocketAddr) {
-        eventually(
-            Duration::from_secs(60),
-            "the host to be ready",
-            || async move {
-                match reqwest::get(format!("http://{addr}/readyz")).await {
-                    Ok(r) if r.status() == 200 => Some(()),
-                    _ => None,
-                }
-            },
+                "--task-queue",
+                queue,
+                "--deployment-name",
+                deployment,
+            ],
+            &[],
+            plugins,
+            std::process::Stdio::null(),
         )
-        .await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -330,7 +310,7 @@ mod takeover {
         let queue = unique("takeover");
         let deployment = unique("dep");
         let (mut first, addr) = spawn(plugins.path(), &queue, &deployment);
-        ready(addr).await;
+        common::wait_ready(addr).await;
 
         let client = client(shared_server()).await;
         let id = unique("half-done");
@@ -365,7 +345,7 @@ mod takeover {
         first.kill().await.expect("kill -9 the first host");
 
         let (_second, addr) = spawn(plugins.path(), &queue, &deployment);
-        ready(addr).await;
+        common::wait_ready(addr).await;
         handle
             .signal(
                 SignalQueryWorkflow::finish,

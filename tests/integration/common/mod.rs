@@ -85,14 +85,55 @@ where
     }
 }
 
-/// Waits until `/readyz` answers 200.
+/// Waits until `/readyz` answers 200; a port that is not open yet counts as not ready.
 pub async fn wait_ready(addr: std::net::SocketAddr) {
     eventually(
         Duration::from_secs(60),
         "/readyz to answer 200",
-        || async move { (http_get(addr, "/readyz").await.0 == 200).then_some(()) },
+        || async move {
+            let resp = reqwest::get(format!("http://{addr}/readyz")).await.ok()?;
+            (resp.status() == 200).then_some(())
+        },
     )
     .await;
+}
+
+/// Sends SIGTERM to a child process.
+pub fn sigterm(child: &tokio::process::Child) {
+    let pid =
+        nix::unistd::Pid::from_raw(i32::try_from(child.id().expect("pid")).expect("pid fits"));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
+}
+
+/// Spawns the host binary with a clean environment plus `envs`, the given arguments, metrics
+/// on a free loopback port and `plugins` as its folder; returns it and its metrics address.
+pub fn spawn_host(
+    args: &[&str],
+    envs: &[(&str, &std::ffi::OsStr)],
+    plugins: &std::path::Path,
+    stdout: std::process::Stdio,
+) -> (tokio::process::Child, std::net::SocketAddr) {
+    let port = free_port();
+    let mut cmd = tokio::process::Command::new(host_binary());
+    cmd.env_clear();
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let child = cmd
+        .args(args)
+        .args([
+            "--metrics-bind",
+            "127.0.0.1",
+            "--metrics-port",
+            &port.to_string(),
+        ])
+        .arg("--plugins")
+        .arg(plugins)
+        .stdout(stdout)
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawning wasm-worker");
+    (child, std::net::SocketAddr::from(([127, 0, 0, 1], port)))
 }
 
 /// Paths of the guest components built by `tests/build.rs`.
