@@ -8,8 +8,6 @@ use std::sync::Mutex;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GenerationState {
-    /// Starting: polling, not yet current.
-    Starting,
     /// The deployment's current version: new work goes here.
     Current,
     /// No longer current; still polling for its pinned workflows.

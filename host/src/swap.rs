@@ -224,7 +224,6 @@ impl Rollout {
             let state = match g.state {
                 GenerationState::Current => "current",
                 GenerationState::Draining => "draining",
-                GenerationState::Starting => "starting",
             };
             env.metrics
                 .build_info

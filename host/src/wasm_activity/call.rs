@@ -296,7 +296,6 @@ impl Call {
                 super::state::OUTPUT_CAPACITY
             );
         }
-        let lines: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
-        lines[lines.len().saturating_sub(5)..].join("\n")
+        super::output::last_lines(&text, super::output::STDERR_TAIL_LINES)
     }
 }

@@ -39,6 +39,16 @@ impl Captured {
     }
 }
 
+/// Lines of guest stderr quoted in failure messages.
+pub const STDERR_TAIL_LINES: usize = 5;
+
+/// The last `n` non-empty lines of `text`, for failure messages (a panic message lands at the
+/// end of stderr).
+pub fn last_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
 impl IsTerminal for Captured {
     fn is_terminal(&self) -> bool {
         false

@@ -249,8 +249,10 @@ impl Run {
                 }
             }
         }
-        let lines: Vec<&str> = err.lines().filter(|l| !l.is_empty()).collect();
-        lines[lines.len().saturating_sub(5)..].join("\n")
+        crate::wasm_activity::output::last_lines(
+            &err,
+            crate::wasm_activity::output::STDERR_TAIL_LINES,
+        )
     }
 
     async fn process(

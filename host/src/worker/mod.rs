@@ -88,11 +88,6 @@ impl PollingWorker {
         })
     }
 
-    /// The build ID this worker polls under.
-    pub fn build_id(&self) -> &str {
-        &self.build_id
-    }
-
     /// True when a poll loop has ended on its own (a fatal poll error): the worker no longer
     /// takes tasks.
     pub fn has_stopped(&self) -> bool {
