@@ -51,7 +51,8 @@ plugins: rust-targets protoc
 	@mkdir -p $(PLUGINS_OUT)
 	cd plugins && CARGO_TARGET_DIR=$(PLUGINS_TARGET) cargo build --release --target wasm32-wasip2
 	cp $(PLUGINS_TARGET)/wasm32-wasip2/release/hello_activity.wasm \
-	   $(PLUGINS_TARGET)/wasm32-wasip2/release/greeting_workflow.wasm $(PLUGINS_OUT)/
+	   $(PLUGINS_TARGET)/wasm32-wasip2/release/greeting_workflow.wasm \
+	   $(PLUGINS_TARGET)/wasm32-wasip2/release/example_workflows.wasm $(PLUGINS_OUT)/
 
 lint:
 	cargo fmt --all -- --check

@@ -17,7 +17,7 @@ fn main() {
     for (workspace, artifacts) in [
         (
             root.join("plugins"),
-            &["hello_activity", "greeting_workflow"][..],
+            &["hello_activity", "greeting_workflow", "example_workflows"][..],
         ),
         (
             root.join("tests/guests"),

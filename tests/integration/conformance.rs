@@ -243,6 +243,20 @@ async fn the_component_behaves_like_the_native_runtime() {
         "replay",
         &metrics,
     ));
+    // A history that does not match the code — what a changed plugin meets when it replays an
+    // old run. The countdown's history (it continued as new) relabelled as the parent workflow
+    // (whose code starts a child): the replayer must flag non-determinism, or the clean
+    // replays above would prove nothing.
+    let mut drifted = native_histories
+        .iter()
+        .find(|(events, _)| workflow_type(events) == "CountdownWorkflow")
+        .cloned()
+        .expect("a countdown history");
+    if let Some(Attributes::WorkflowExecutionStartedEventAttributes(a)) =
+        &mut drifted.0[0].attributes
+    {
+        a.workflow_type.as_mut().expect("type").name = "ParentWorkflow".to_string();
+    }
     let histories = native_histories
         .into_iter()
         .map(|(events, id)| {
@@ -252,12 +266,32 @@ async fn the_component_behaves_like_the_native_runtime() {
             )
         })
         .collect();
-    let failures = wasm_worker::replay::replay(workflows, "replay", histories)
+    let failures = wasm_worker::replay::replay(workflows.clone(), "replay", histories)
         .await
         .expect("replay ran");
     assert!(
         failures.is_empty(),
         "native histories must replay on the component: {failures:?}"
     );
+    let history =
+        temporalio_common::protos::temporal::api::history::v1::History { events: drifted.0 };
+    let failures = wasm_worker::replay::replay(workflows, "replay", vec![(history, drifted.1)])
+        .await
+        .expect("replay ran");
+    assert!(
+        failures.len() == 1 && failures[0].contains("Nondeterminism"),
+        "a history the code does not match must fail to replay as non-determinism: {failures:?}"
+    );
     host.stop().await.expect("stop");
+}
+
+fn workflow_type(events: &[HistoryEvent]) -> String {
+    match events.first().and_then(|e| e.attributes.as_ref()) {
+        Some(Attributes::WorkflowExecutionStartedEventAttributes(a)) => a
+            .workflow_type
+            .as_ref()
+            .map(|t| t.name.clone())
+            .unwrap_or_default(),
+        _ => String::new(),
+    }
 }

@@ -12,6 +12,7 @@ mod config_errors;
 mod conformance;
 mod connect;
 mod dev_mode;
+mod examples;
 mod hot_swap;
 mod lifecycle;
 mod plugin_loading;

@@ -6,7 +6,9 @@
 
 use std::time::Duration;
 use temporalio_workflow::common::ActivityDefinition;
-use temporalio_workflow::{ActivityOptions, WorkflowContext, WorkflowResult, workflow, workflow_methods};
+use temporalio_workflow::{
+    ActivityOptions, WorkflowContext, WorkflowResult, workflow, workflow_methods,
+};
 
 /// The activity, known by name: it lives in another plugin, in any language.
 pub struct GreetActivity;

@@ -28,10 +28,17 @@ impl Orders for Plugin {
             return Err(format!("order {} has no lines", order.id));
         }
         if let Some(line) = order.lines.iter().find(|l| l.quantity == 0) {
-            return Err(format!("order {}: line {} has quantity 0", order.id, line.sku));
+            return Err(format!(
+                "order {}: line {} has quantity 0",
+                order.id, line.sku
+            ));
         }
         let items = order.lines.iter().map(|l| l.quantity).sum();
-        let mut total: f64 = order.lines.iter().map(|l| f64::from(l.quantity) * l.unit_price).sum();
+        let mut total: f64 = order
+            .lines
+            .iter()
+            .map(|l| f64::from(l.quantity) * l.unit_price)
+            .sum();
         if order.coupon.as_deref() == Some("HALF") {
             total /= 2.0;
         }
