@@ -9,7 +9,10 @@
 use std::time::Duration;
 use temporalio_client::Connection;
 use temporalio_client::tonic::{Code, Request};
-use temporalio_common::protos::temporal::api::workflowservice::v1::SetWorkerDeploymentCurrentVersionRequest;
+use temporalio_common::protos::temporal::api::enums::v1::RoutingConfigUpdateState;
+use temporalio_common::protos::temporal::api::workflowservice::v1::{
+    DescribeWorkerDeploymentRequest, SetWorkerDeploymentCurrentVersionRequest,
+};
 use tokio_util::sync::CancellationToken;
 
 /// How long to wait for the server to learn of the version through its first poll.
@@ -49,6 +52,7 @@ pub async fn make_current(
             .await
         {
             Ok(_) => {
+                wait_propagated(connection, namespace, deployment_name, cancel).await;
                 tracing::info!(
                     deployment = deployment_name,
                     build_id,
@@ -75,4 +79,44 @@ pub async fn make_current(
             () = cancel.cancelled() => anyhow::bail!("shutdown requested before the version became current"),
         }
     }
+}
+
+/// Longest wait for a routing change to reach every task-queue partition.
+const PROPAGATION_WAIT: Duration = Duration::from_secs(10);
+
+/// Waits until the server reports the deployment's routing change propagated to its task
+/// queues: before that, matching may still hand the next task of an auto-upgrade run (or a new
+/// run) to the old version, and "current" on `/status` would promise more than is true. A
+/// server that does not report the state (older ones) or does not answer is not waited for.
+async fn wait_propagated(
+    connection: &Connection,
+    namespace: &str,
+    deployment_name: &str,
+    cancel: &CancellationToken,
+) {
+    let started = tokio::time::Instant::now();
+    while started.elapsed() < PROPAGATION_WAIT {
+        let request = DescribeWorkerDeploymentRequest {
+            namespace: namespace.to_string(),
+            deployment_name: deployment_name.to_string(),
+        };
+        let state = connection
+            .workflow_service()
+            .describe_worker_deployment(Request::new(request))
+            .await
+            .ok()
+            .and_then(|r| r.into_inner().worker_deployment_info)
+            .map(|i| i.routing_config_update_state());
+        if state != Some(RoutingConfigUpdateState::InProgress) {
+            return;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(RETRY_EVERY) => {}
+            () = cancel.cancelled() => return,
+        }
+    }
+    tracing::warn!(
+        deployment = deployment_name,
+        "the server still reports the routing change in progress after {PROPAGATION_WAIT:?}"
+    );
 }

@@ -35,6 +35,7 @@ impl Prepared {
             &set.workflows,
             &config.namespace,
             &config.task_queue,
+            config.default_versioning,
             metrics,
         ));
         let mut pairs: Vec<(&str, &str)> = Vec::new();
@@ -61,7 +62,10 @@ impl Prepared {
                 types: w
                     .definitions
                     .iter()
-                    .map(|d| d.workflow_type.clone())
+                    .map(|d| {
+                        let behavior = w.versioning(&d.workflow_type, config.default_versioning);
+                        format!("{} ({})", d.workflow_type, behavior.as_str())
+                    })
                     .collect(),
             });
         }

@@ -57,8 +57,12 @@ impl Host {
             workflow_runs: self.config.max_cached_workflows,
         };
         let plugins = Arc::new(
-            crate::wasm_activity::PluginRuntime::new(pool)
-                .context("starting the WebAssembly runtime")?,
+            crate::wasm_activity::PluginRuntime::new(
+                pool,
+                &metrics,
+                self.config.compile_cache.as_deref(),
+            )
+            .context("starting the WebAssembly runtime")?,
         );
         let set = {
             let (plugins, dir, metrics) = (

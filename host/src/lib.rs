@@ -15,6 +15,7 @@
 //! - [`wasm_activity`]: plugin functions as activities: sandbox, host imports, one call.
 //! - [`wasm_workflow`]: workflow plugins on Temporal's workflow-runtime ABI, one instance per run.
 //! - [`convert`]: Temporal payloads ↔ WIT values; [`engine`]: every wasmtime setting.
+//! - [`compile_cache`]: compiled components on disk, keyed by content and engine.
 //! - [`deployment`]: makes the worker's deployment version current.
 //! - [`generation`], [`swap`], [`watcher`], [`build_id`]: hot swap — a changed plugins folder
 //!   becomes a new generation under a content-derived build ID; old ones drain.
@@ -30,6 +31,7 @@ pub mod activity;
 pub mod backlog;
 pub mod build_id;
 pub mod cli;
+pub mod compile_cache;
 pub mod config;
 pub mod connect;
 pub mod convert;

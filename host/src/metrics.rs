@@ -35,6 +35,9 @@ pub struct HostMetrics {
     pub plugins_loaded: IntGauge,
     /// Plugin files refused, by file.
     pub plugin_load_failures: IntCounterVec,
+    /// Components looked up by the loader, by where they came from (`memory`, `disk`,
+    /// `compiled`): a restart that compiles is a cache that does not work.
+    pub compile_cache: IntCounterVec,
     /// Workflow activations processed, by workflow type.
     pub workflow_activations: IntCounterVec,
     /// Time inside the guest per activation, seconds.
@@ -145,6 +148,14 @@ impl HostMetrics {
             &["file"],
         )
         .expect("static metric definition");
+        let compile_cache = IntCounterVec::new(
+            Opts::new(
+                "wasm_worker_compile_cache_total",
+                "Plugin components made ready, by source: memory, disk (compile cache) or compiled",
+            ),
+            &["source"],
+        )
+        .expect("static metric definition");
         let workflow_activations = IntCounterVec::new(
             Opts::new(
                 "wasm_worker_workflow_activations_total",
@@ -225,6 +236,7 @@ impl HostMetrics {
             Box::new(plugin_call_seconds.clone()),
             Box::new(plugins_loaded.clone()),
             Box::new(plugin_load_failures.clone()),
+            Box::new(compile_cache.clone()),
             Box::new(workflow_activations.clone()),
             Box::new(workflow_activation_seconds.clone()),
             Box::new(workflow_runs_cached.clone()),
@@ -250,6 +262,7 @@ impl HostMetrics {
             plugin_call_seconds,
             plugins_loaded,
             plugin_load_failures,
+            compile_cache,
             workflow_activations,
             workflow_activation_seconds,
             workflow_runs_cached,

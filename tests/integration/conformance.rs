@@ -225,8 +225,9 @@ async fn the_component_behaves_like_the_native_runtime() {
         activities: 2,
         workflow_runs: 8,
     };
-    let plugins = wasm_worker::wasm_activity::PluginRuntime::new(pool).expect("runtime");
     let metrics = wasm_worker::metrics::HostMetrics::new();
+    let plugins =
+        wasm_worker::wasm_activity::PluginRuntime::new(pool, &metrics, None).expect("runtime");
     // Loading compiles and instantiates: blocking work, off the async threads.
     let set = {
         let (path, metrics) = (dir.path().to_path_buf(), metrics.clone());
@@ -241,6 +242,7 @@ async fn the_component_behaves_like_the_native_runtime() {
         &set.workflows,
         "default",
         "replay",
+        wasm_worker::config::Versioning::Pinned,
         &metrics,
     ));
     // A history that does not match the code — what a changed plugin meets when it replays an

@@ -12,6 +12,8 @@ use std::time::Duration;
 use temporalio_client::tonic::Request;
 use temporalio_client::{Client, WorkflowGetResultOptions, WorkflowStartOptions};
 use temporalio_common::protos::temporal::api::common::v1::WorkflowExecution;
+use temporalio_common::protos::temporal::api::enums::v1::VersioningBehavior;
+use temporalio_common::protos::temporal::api::workflow::v1::WorkflowExecutionVersioningInfo;
 use temporalio_common::protos::temporal::api::workflowservice::v1::DescribeWorkflowExecutionRequest;
 use test_workflows::SignalQueryWorkflow;
 
@@ -46,8 +48,8 @@ fn publish(dir: &Path, name: &str, bytes: &[u8]) {
     std::fs::rename(&tmp, dir.join(name)).expect("rename");
 }
 
-/// The build ID a workflow is pinned to, from DescribeWorkflowExecution.
-async fn pinned_build(client: &Client, id: &str) -> String {
+/// A run's versioning info, from DescribeWorkflowExecution.
+async fn versioning_info(client: &Client, id: &str) -> WorkflowExecutionVersioningInfo {
     let request = DescribeWorkflowExecutionRequest {
         namespace: "default".into(),
         execution: Some(WorkflowExecution {
@@ -55,18 +57,40 @@ async fn pinned_build(client: &Client, id: &str) -> String {
             run_id: String::new(),
         }),
     };
-    let resp = client
+    client
         .connection()
         .workflow_service()
         .describe_workflow_execution(Request::new(request))
         .await
         .expect("describe")
-        .into_inner();
-    resp.workflow_execution_info
+        .into_inner()
+        .workflow_execution_info
         .and_then(|i| i.versioning_info)
-        .and_then(|v| v.deployment_version)
+        .unwrap_or_default()
+}
+
+/// The build ID of the version a run's last workflow task ran on (its pin, when pinned).
+async fn pinned_build(client: &Client, id: &str) -> String {
+    versioning_info(client, id)
+        .await
+        .deployment_version
         .map(|d| d.build_id)
         .unwrap_or_default()
+}
+
+/// Publishes `name` into `dir` and waits for a build other than `old` to become current.
+async fn swap_in(dir: &Path, addr: SocketAddr, name: &str, bytes: &[u8], old: &str) -> String {
+    publish(dir, name, bytes);
+    eventually(
+        Duration::from_secs(60),
+        "a new current build",
+        || async move {
+            let (current, draining) = generations(addr).await;
+            (current != old && !current.is_empty()).then_some((current, draining))
+        },
+    )
+    .await
+    .0
 }
 
 async fn wait_waiting(client: &Client, id: &str, first: &str) {
@@ -122,20 +146,19 @@ async fn a_changed_folder_rolls_out_a_new_build_while_pinned_runs_finish_on_the_
     wait_waiting(&client, &old_run, "old").await;
 
     // Adding a plugin changes the set: a new build becomes current, the first one drains.
-    publish(
+    let second_build = swap_in(
         dir.path(),
+        addr,
         "hello_activity.wasm",
         &guests::bytes(HELLO_ACTIVITY),
-    );
-    let first = first_build.clone();
-    let second_build = eventually(Duration::from_secs(60), "a new current build", || {
-        let first = first.clone();
-        async move {
-            let (current, draining) = generations(addr).await;
-            (current != first && draining.contains(&first)).then_some(current)
-        }
-    })
+        &first_build,
+    )
     .await;
+    let (_, draining) = generations(addr).await;
+    assert!(
+        draining.contains(&first_build),
+        "the first build drains: {draining:?}"
+    );
 
     let new_run = unique("new");
     client
@@ -277,5 +300,108 @@ async fn invalid_files_keep_the_old_set_and_a_revert_returns_to_the_old_build() 
         },
     )
     .await;
+    host.stop().await.expect("stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_auto_upgrade_type_moves_to_the_new_build_at_its_next_task() {
+    // The manifest makes the type auto-upgrade (the host default is pinned).
+    let (host, queue, dir) = plugin_host(
+        &[("test_workflows.wasm", guests::bytes(TEST_WORKFLOWS))],
+        &[(
+            "test_workflows.toml",
+            "[versioning_by_type]\nSignalQueryWorkflow = \"auto-upgrade\"\n",
+        )],
+    )
+    .await;
+    let addr = host.metrics_addr();
+    let (first_build, _) = generations(addr).await;
+    let types = status(addr).await["generations"][0]["plugins"][0]["types"].clone();
+    assert!(
+        types.as_array().is_some_and(|t| t
+            .iter()
+            .any(|t| t == "SignalQueryWorkflow (auto-upgrade)")
+            && t.iter().any(|t| t == "ParentWorkflow (pinned)")),
+        "/status shows each type's behaviour: {types}"
+    );
+    let client = client(shared_server()).await;
+    let id = unique("upgrading");
+    client
+        .start_workflow(
+            SignalQueryWorkflow::run,
+            "old".to_string(),
+            WorkflowStartOptions::new(&queue, &id).build(),
+        )
+        .await
+        .expect("start");
+    wait_waiting(&client, &id, "old").await;
+    assert_eq!(
+        versioning_info(&client, &id).await.behavior(),
+        VersioningBehavior::AutoUpgrade
+    );
+    assert_eq!(pinned_build(&client, &id).await, first_build);
+
+    let second_build = swap_in(
+        dir.path(),
+        addr,
+        "hello_activity.wasm",
+        &guests::bytes(HELLO_ACTIVITY),
+        &first_build,
+    )
+    .await;
+    let handle = client.get_workflow_handle::<SignalQueryWorkflow>(id.as_str());
+    handle
+        .signal(
+            SignalQueryWorkflow::finish,
+            "z".to_string(),
+            Default::default(),
+        )
+        .await
+        .expect("signal");
+    let result = handle
+        .get_result(WorkflowGetResultOptions::default())
+        .await
+        .expect("result");
+    assert!(result.ends_with("finished with z"), "{result}");
+    assert_eq!(
+        pinned_build(&client, &id).await,
+        second_build,
+        "the run's last task ran on the new build"
+    );
+    host.stop().await.expect("stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_loads_compiled_plugins_from_the_compile_cache() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let files = [("test_workflows.wasm", guests::bytes(TEST_WORKFLOWS))];
+    let source_counts = |metrics: &str| {
+        ["memory", "disk", "compiled"].map(|source| {
+            let prefix = format!("wasm_worker_compile_cache_total{{source=\"{source}\"}} ");
+            metrics
+                .lines()
+                .find_map(|l| l.strip_prefix(&prefix))
+                .map_or(0, |n| n.trim().parse::<u64>().expect("a count"))
+        })
+    };
+    let dir = cache.path().to_path_buf();
+    let (host, _, _plugins) =
+        crate::common::plugin_host_with(&files, &[], |c| c.compile_cache = Some(dir)).await;
+    let (_, metrics) = http_get(host.metrics_addr(), "/metrics").await;
+    assert_eq!(source_counts(&metrics), [0, 0, 1], "{metrics}");
+    host.stop().await.expect("stop");
+    let entries = std::fs::read_dir(cache.path())
+        .expect("cache folder")
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
+        .count();
+    assert_eq!(entries, 1, "one compiled artifact on disk");
+
+    // A fresh process-like start (new engine, empty memory cache): read from disk.
+    let dir = cache.path().to_path_buf();
+    let (host, _, _plugins) =
+        crate::common::plugin_host_with(&files, &[], |c| c.compile_cache = Some(dir)).await;
+    let (_, metrics) = http_get(host.metrics_addr(), "/metrics").await;
+    assert_eq!(source_counts(&metrics), [0, 1, 0], "{metrics}");
     host.stop().await.expect("stop");
 }

@@ -21,8 +21,8 @@ fn load(files: &[(&str, Vec<u8>)], manifests: &[(&str, &str)]) -> (PluginSet, Ho
         activities: 4,
         workflow_runs: 4,
     };
-    let runtime = PluginRuntime::new(pool).expect("runtime");
     let metrics = HostMetrics::new();
+    let runtime = PluginRuntime::new(pool, &metrics, None).expect("runtime");
     (PluginSet::load(&runtime, dir.path(), &metrics), metrics)
 }
 

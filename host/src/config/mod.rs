@@ -75,6 +75,36 @@ impl std::fmt::Debug for TlsConfig {
     }
 }
 
+/// How a workflow type moves between worker versions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Versioning {
+    /// A run stays on the build it started on; a new build only gets new runs.
+    #[default]
+    Pinned,
+    /// A run moves to the current build at its next workflow task (its code must replay the
+    /// old history: patch it).
+    AutoUpgrade,
+}
+
+impl Versioning {
+    /// Parses `pinned` or `auto-upgrade` (also `auto_upgrade`, any case).
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.to_ascii_lowercase().replace('_', "-").as_str() {
+            "pinned" => Some(Versioning::Pinned),
+            "auto-upgrade" => Some(Versioning::AutoUpgrade),
+            _ => None,
+        }
+    }
+
+    /// The name used in settings, manifests and `/status`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Versioning::Pinned => "pinned",
+            Versioning::AutoUpgrade => "auto-upgrade",
+        }
+    }
+}
+
 /// The resolved configuration of a worker host. Every field names its flag and variable; the
 /// defaults are those of `spec::SPECS`.
 #[derive(Clone, PartialEq, Eq)]
@@ -105,6 +135,12 @@ pub struct Config {
     pub plugins_dir: PathBuf,
     /// Time in-flight tasks get after a shutdown signal (`--shutdown-grace`, default 30s).
     pub shutdown_grace: Duration,
+    /// Compiled components persist here (`--compile-cache`, `WASM_WORKER_COMPILE_CACHE`,
+    /// default `~/.cache/wasm-worker/compiled`); `None` when `off`.
+    pub compile_cache: Option<PathBuf>,
+    /// Versioning behaviour of workflow types whose manifest does not say
+    /// (`--default-versioning-behavior`, default `pinned`).
+    pub default_versioning: Versioning,
     /// A replaced generation stops after this long even if not drained (`--drain-limit`,
     /// `WASM_WORKER_DRAIN_LIMIT`, default 1h).
     pub drain_limit: Duration,
@@ -244,6 +280,8 @@ impl Config {
             plugins_dir,
             shutdown_grace: parse::duration(&get("shutdown_grace")?)?,
             drain_limit: parse::duration(&get("drain_limit")?)?,
+            compile_cache: parse::cache_dir(&get("compile_cache")?)?,
+            default_versioning: parse::versioning(&get("default_versioning_behavior")?)?,
             connect_timeout: parse::limit(&get("connect_timeout")?)?,
             status_interval,
             log_filter: parse::log_filter(&get("log_level")?)?,

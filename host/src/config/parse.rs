@@ -123,3 +123,30 @@ pub(super) fn readable_file(raw: &Raw) -> Result<std::path::PathBuf, ConfigError
     std::fs::File::open(&path).map_err(|e| raw.invalid(format!("cannot read file: {e}")))?;
     Ok(path)
 }
+
+/// The compile-cache folder: `off` disables it; a leading `~/` is the home folder (so the
+/// default works for any user). Without `HOME`, the default quietly means no cache (it only
+/// saves time; services often run without `HOME`), while a `~/` the user wrote is an error.
+pub(super) fn cache_dir(raw: &Raw) -> Result<Option<std::path::PathBuf>, ConfigError> {
+    let v = raw.value.trim();
+    if v.is_empty() {
+        return Err(raw.invalid("must be a folder or `off`"));
+    }
+    if v.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    match v.strip_prefix("~/") {
+        Some(rest) => match std::env::var_os("HOME") {
+            Some(home) if !home.is_empty() => Ok(Some(std::path::PathBuf::from(home).join(rest))),
+            _ if matches!(raw.origin, super::sources::Origin::Default(_)) => Ok(None),
+            _ => Err(raw.invalid("starts with `~/` but HOME is not set; give an absolute folder")),
+        },
+        None => Ok(Some(std::path::PathBuf::from(v))),
+    }
+}
+
+/// `pinned` or `auto-upgrade` (also `auto_upgrade`, any case).
+pub(super) fn versioning(raw: &Raw) -> Result<super::Versioning, ConfigError> {
+    super::Versioning::parse(raw.value.trim())
+        .ok_or_else(|| raw.invalid("must be `pinned` or `auto-upgrade`"))
+}

@@ -153,6 +153,22 @@ pub static SPECS: &[Spec] = &[
         "How long in-flight tasks may run after SIGINT/SIGTERM",
     ),
     spec(
+        "compile_cache",
+        "compile-cache",
+        &["WASM_WORKER_COMPILE_CACHE"],
+        Some("~/.cache/wasm-worker/compiled"),
+        "DIR|off",
+        "Folder of compiled plugins kept across restarts (pruned to 2 GiB; `off` disables)",
+    ),
+    spec(
+        "default_versioning_behavior",
+        "default-versioning-behavior",
+        &["WASM_WORKER_DEFAULT_VERSIONING_BEHAVIOR"],
+        Some("pinned"),
+        "pinned|auto-upgrade",
+        "Versioning behaviour of workflow types whose plugin manifest does not choose one",
+    ),
+    spec(
         "drain_limit",
         "drain-limit",
         &["WASM_WORKER_DRAIN_LIMIT"],

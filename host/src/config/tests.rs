@@ -326,3 +326,28 @@ fn tls_files_must_exist_and_pair_up() {
         Some(PathBuf::from(&p))
     );
 }
+
+#[test]
+fn compile_cache_and_versioning_defaults_and_overrides() {
+    let c = resolve(&[], &[], None).expect("defaults resolve");
+    let home = std::env::var_os("HOME").expect("HOME is set for tests");
+    assert_eq!(
+        c.compile_cache,
+        Some(std::path::PathBuf::from(home).join(".cache/wasm-worker/compiled"))
+    );
+    assert_eq!(c.default_versioning, Versioning::Pinned);
+    let c = resolve(
+        &[],
+        &[
+            ("WASM_WORKER_COMPILE_CACHE", "off"),
+            ("WASM_WORKER_DEFAULT_VERSIONING_BEHAVIOR", "auto_upgrade"),
+        ],
+        None,
+    )
+    .expect("resolves");
+    assert_eq!(c.compile_cache, None);
+    assert_eq!(c.default_versioning, Versioning::AutoUpgrade);
+    let e = err(&[("default_versioning_behavior", "sticky")], &[], None);
+    assert!(e.contains("--default-versioning-behavior"), "{e}");
+    assert!(e.contains("must be `pinned` or `auto-upgrade`"), "{e}");
+}

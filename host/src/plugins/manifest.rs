@@ -14,8 +14,14 @@
 //! host = "data"                   # relative to the plugins folder
 //! guest = "/data"
 //! writable = false
+//!
+//! # Workflow plugins: how their workflow types move between builds.
+//! versioning = "pinned"           # default: the host's --default-versioning-behavior
+//! [versioning_by_type]            # per workflow type, over `versioning`
+//! ApprovalWorkflow = "auto-upgrade"
 //! ```
 
+use crate::config::Versioning;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -50,6 +56,9 @@ struct Raw {
     rename: BTreeMap<String, String>,
     #[serde(default)]
     dir: Vec<GrantedDir>,
+    versioning: Option<String>,
+    #[serde(default)]
+    versioning_by_type: BTreeMap<String, String>,
 }
 
 /// A plugin's manifest, validated.
@@ -65,6 +74,10 @@ pub struct Manifest {
     pub rename: BTreeMap<String, String>,
     /// Granted directories, host paths resolved.
     pub dirs: Vec<GrantedDir>,
+    /// Versioning behaviour of this plugin's workflow types; `None` takes the host default.
+    pub versioning: Option<Versioning>,
+    /// Per workflow type, over `versioning`.
+    pub versioning_by_type: BTreeMap<String, Versioning>,
 }
 
 impl Default for Manifest {
@@ -75,6 +88,8 @@ impl Default for Manifest {
             env: BTreeMap::new(),
             rename: BTreeMap::new(),
             dirs: Vec::new(),
+            versioning: None,
+            versioning_by_type: BTreeMap::new(),
         }
     }
 }
@@ -142,6 +157,21 @@ impl Manifest {
             }
             m.dirs.push(GrantedDir { host, ..d });
         }
+        let versioning = |field: &str, v: &str| {
+            Versioning::parse(v)
+                .ok_or_else(|| format!("{field} = {v:?}: must be \"pinned\" or \"auto-upgrade\""))
+        };
+        m.versioning = raw
+            .versioning
+            .as_deref()
+            .map(|v| versioning("versioning", v))
+            .transpose()?;
+        for (ty, v) in &raw.versioning_by_type {
+            m.versioning_by_type.insert(
+                ty.clone(),
+                versioning(&format!("versioning_by_type.{ty}"), v)?,
+            );
+        }
         m.env = raw.env;
         m.rename = raw.rename;
         Ok(m)
@@ -175,6 +205,23 @@ mod tests {
         assert_eq!(m.rename["greet-activity"], "greet");
         assert_eq!(m.dirs[0].host, dir.path().join("data"));
         assert!(!m.dirs[0].writable);
+    }
+
+    #[test]
+    fn versioning_is_read_per_plugin_and_per_type() {
+        let m = Manifest::parse(
+            "versioning = \"auto-upgrade\"\n[versioning_by_type]\nA = \"pinned\"\n",
+            Path::new("/"),
+        )
+        .expect("parse");
+        assert_eq!(m.versioning, Some(Versioning::AutoUpgrade));
+        assert_eq!(m.versioning_by_type["A"], Versioning::Pinned);
+        let e = Manifest::parse("[versioning_by_type]\nA = \"sticky\"", Path::new("/"))
+            .expect_err("bad behaviour");
+        assert!(
+            e.starts_with("versioning_by_type.A = \"sticky\": must be"),
+            "{e}"
+        );
     }
 
     #[test]

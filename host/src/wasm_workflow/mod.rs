@@ -11,6 +11,7 @@ pub mod bindings;
 mod run;
 pub mod state;
 
+use crate::config::Versioning;
 use crate::metrics::HostMetrics;
 use crate::plugins::manifest::Manifest;
 use bindings::WorkflowModulePre;
@@ -22,8 +23,12 @@ use std::time::{Duration, Instant};
 use temporalio_common::protos::coresdk::workflow_activation::{
     WorkflowActivation, workflow_activation_job,
 };
-use temporalio_common::protos::coresdk::workflow_completion::WorkflowActivationCompletion;
-use temporalio_common::protos::temporal::api::enums::v1::WorkflowTaskFailedCause;
+use temporalio_common::protos::coresdk::workflow_completion::{
+    WorkflowActivationCompletion, workflow_activation_completion,
+};
+use temporalio_common::protos::temporal::api::enums::v1::{
+    VersioningBehavior, WorkflowTaskFailedCause,
+};
 use temporalio_common::protos::temporal::api::failure::v1::Failure;
 use wasmtime::Store;
 use wasmtime::component::InstancePre;
@@ -59,6 +64,17 @@ pub struct WorkflowPlugin {
 }
 
 impl WorkflowPlugin {
+    /// How `workflow_type` moves between builds: its manifest entry, else the manifest's
+    /// plugin-wide setting, else `default`.
+    pub fn versioning(&self, workflow_type: &str, default: Versioning) -> Versioning {
+        self.manifest
+            .versioning_by_type
+            .get(workflow_type)
+            .copied()
+            .or(self.manifest.versioning)
+            .unwrap_or(default)
+    }
+
     /// Links `pre` and asks the component which workflows it exports.
     pub fn new(
         file: String,
@@ -71,6 +87,19 @@ impl WorkflowPlugin {
         let definitions = wasmtime_wasi::runtime::in_tokio(list_workflows(&pre, &manifest))?;
         if definitions.is_empty() {
             return Err("a workflow component that exports no workflows".into());
+        }
+        // A typo in a type name must not silently leave that type on the default.
+        for ty in manifest.versioning_by_type.keys() {
+            if !definitions.iter().any(|d| &d.workflow_type == ty) {
+                let exported: Vec<&str> = definitions
+                    .iter()
+                    .map(|d| d.workflow_type.as_str())
+                    .collect();
+                return Err(format!(
+                    "manifest versioning_by_type.{ty}: the plugin exports no workflow type `{ty}` (it exports {})",
+                    exported.join(", ")
+                ));
+            }
         }
         Ok(WorkflowPlugin {
             file,
@@ -114,6 +143,9 @@ async fn list_workflows(
 /// The workflow types of a plugin set and their cached runs.
 pub struct Workflows {
     by_type: BTreeMap<String, Arc<WorkflowPlugin>>,
+    /// Each type's versioning behaviour, sent with every completed workflow task: the server
+    /// pins a run to its build, or moves it to the current build, by what its last task said.
+    versioning: BTreeMap<String, VersioningBehavior>,
     runs: Mutex<HashMap<String, Run>>,
     namespace: String,
     task_queue: String,
@@ -121,26 +153,40 @@ pub struct Workflows {
 }
 
 impl Workflows {
-    /// Serves `plugins` on `task_queue`.
+    /// Serves `plugins` on `task_queue`; types their manifests do not place get
+    /// `default_versioning`.
     pub fn new(
         plugins: &[Arc<WorkflowPlugin>],
         namespace: &str,
         task_queue: &str,
+        default_versioning: Versioning,
         metrics: &HostMetrics,
     ) -> Self {
         let mut by_type = BTreeMap::new();
+        let mut versioning = BTreeMap::new();
         for p in plugins {
             for d in &p.definitions {
                 by_type.insert(d.workflow_type.clone(), p.clone());
+                let behavior = match p.versioning(&d.workflow_type, default_versioning) {
+                    Versioning::Pinned => VersioningBehavior::Pinned,
+                    Versioning::AutoUpgrade => VersioningBehavior::AutoUpgrade,
+                };
+                versioning.insert(d.workflow_type.clone(), behavior);
             }
         }
         Workflows {
             by_type,
+            versioning,
             runs: Mutex::new(HashMap::new()),
             namespace: namespace.to_string(),
             task_queue: task_queue.to_string(),
             metrics: metrics.clone(),
         }
+    }
+
+    /// The versioning behaviour of `workflow_type`, if served.
+    pub fn versioning(&self, workflow_type: &str) -> Option<VersioningBehavior> {
+        self.versioning.get(workflow_type).copied()
     }
 
     /// Workflow types served, sorted.
@@ -224,7 +270,13 @@ impl Workflows {
             .with_label_values(&[&workflow_type])
             .observe(started.elapsed().as_secs_f64());
         match outcome {
-            Ok(completion) => {
+            Ok(mut completion) => {
+                if let Some(workflow_activation_completion::Status::Successful(success)) =
+                    &mut completion.status
+                    && let Some(behavior) = self.versioning.get(&workflow_type)
+                {
+                    success.set_versioning_behavior(*behavior);
+                }
                 let mut runs = self.runs();
                 runs.insert(run_id, run);
                 self.set_cached_gauge(runs.len());
