@@ -13,6 +13,11 @@ pub enum Subcommand {
     Run,
     /// Run the worker, starting the embedded dev server first when nothing answers.
     Dev,
+    /// Print a running host's `/status`; `json` prints the document as it is.
+    Status {
+        /// `--json`.
+        json: bool,
+    },
 }
 
 /// The parsed command line: which command, the flag values by setting key, and `--config`.
@@ -45,6 +50,16 @@ fn command() -> Command {
         .subcommand(
             Command::new("dev")
                 .about("Run the worker; start `temporal server start-dev` first if no server answers"),
+        )
+        .subcommand(
+            Command::new("status")
+                .about("Show a running host's generations, plugins and last load error (reads /status on --metrics-bind/--metrics-port)")
+                .arg(
+                    Arg::new("json")
+                        .long("json")
+                        .action(ArgAction::SetTrue)
+                        .help("Print the /status JSON document unchanged"),
+                ),
         );
     for spec in SPECS {
         let arg = Arg::new(spec.key)
@@ -71,6 +86,12 @@ where
     let (command, sub) = match matches.subcommand() {
         Some(("dev", m)) => (Subcommand::Dev, Some(m)),
         Some(("run", m)) => (Subcommand::Run, Some(m)),
+        Some(("status", m)) => (
+            Subcommand::Status {
+                json: m.get_flag("json"),
+            },
+            Some(m),
+        ),
         _ => (Subcommand::Run, None),
     };
     let mut flags = HashMap::new();
@@ -133,6 +154,14 @@ mod tests {
         .expect("parse");
         assert_eq!(cli.config_file, Some(PathBuf::from("c.toml")));
         assert_eq!(cli.flags["task_queue"], "q");
+    }
+
+    #[test]
+    fn status_takes_the_port_settings_and_json() {
+        let cli =
+            parse(["wasm-worker", "status", "--metrics-port", "9000", "--json"]).expect("parse");
+        assert_eq!(cli.command, Subcommand::Status { json: true });
+        assert_eq!(cli.flags["metrics_port"], "9000");
     }
 
     #[test]

@@ -18,6 +18,9 @@ pub fn main() -> ExitCode {
             return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
         }
     };
+    if let Subcommand::Status { json } = cli.command {
+        return status_command(cli.flags, cli.config_file.as_deref(), json);
+    }
     let resolved = Sources::new(
         cli.flags,
         |k| std::env::var(k).ok(),
@@ -60,6 +63,7 @@ pub fn main() -> ExitCode {
         match cli.command {
             Subcommand::Run => crate::run(config, shutdown).await,
             Subcommand::Dev => crate::run_dev(config, dev, shutdown).await,
+            Subcommand::Status { .. } => unreachable!("handled before the worker starts"),
         }
     });
     match result {
@@ -69,6 +73,48 @@ pub fn main() -> ExitCode {
         }
         Err(e) => {
             tracing::error!("wasm-worker failed: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `wasm-worker status`: needs only the port settings, not a valid worker configuration
+/// (the plugins folder need not exist where the command runs). Exit 1 when no host answers.
+fn status_command(
+    flags: std::collections::HashMap<&'static str, String>,
+    config_file: Option<&std::path::Path>,
+    json: bool,
+) -> ExitCode {
+    let addr = match Sources::new(flags, |k| std::env::var(k).ok(), config_file)
+        .and_then(|src| crate::config::status_addr(&src))
+    {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("wasm-worker: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("wasm-worker: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(crate::status_cmd::fetch(addr)) {
+        Ok(doc) if json => {
+            println!("{doc}");
+            ExitCode::SUCCESS
+        }
+        Ok(doc) => {
+            print!("{}", crate::status_cmd::render(addr, &doc));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("wasm-worker: {e:#}");
             ExitCode::FAILURE
         }
     }

@@ -19,7 +19,7 @@
 //! - [`deployment`]: makes the worker's deployment version current.
 //! - [`generation`], [`swap`], [`watcher`], [`build_id`]: hot swap — a changed plugins folder
 //!   becomes a new generation under a content-derived build ID; old ones drain.
-//! - [`status`]: the `/status` document.
+//! - [`status`]: the `/status` document; [`status_cmd`]: `wasm-worker status`, its reader.
 //! - [`backlog`]: periodic DescribeTaskQueue for the backlog gauge and reachability.
 //! - [`health`], [`http`], [`metrics`]: `/readyz`, the one HTTP port, the host's own metrics.
 //! - [`shutdown`]: SIGINT/SIGTERM; [`dev`]: the embedded dev server; [`logging`].
@@ -49,6 +49,7 @@ pub mod plugins;
 pub mod replay;
 pub mod shutdown;
 pub mod status;
+pub mod status_cmd;
 pub mod swap;
 pub mod wasm_activity;
 pub mod wasm_workflow;

@@ -405,3 +405,66 @@ async fn a_restart_loads_compiled_plugins_from_the_compile_cache() {
     assert_eq!(source_counts(&metrics), [0, 1, 0], "{metrics}");
     host.stop().await.expect("stop");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_status_command_prints_a_running_hosts_generations() {
+    let (host, _queue, dir) = plugin_host(
+        &[("hello_activity.wasm", guests::bytes(HELLO_ACTIVITY))],
+        &[],
+    )
+    .await;
+    let addr = host.metrics_addr();
+    publish(dir.path(), "broken.wasm", b"not wasm");
+    eventually(Duration::from_secs(30), "the load error", || async move {
+        status(addr).await["last_load_error"]
+            .is_object()
+            .then_some(())
+    })
+    .await;
+    let (build, _) = generations(addr).await;
+    let port = addr.port().to_string();
+    let run = |extra: &'static [&'static str]| {
+        let port = port.clone();
+        async move {
+            let out = tokio::process::Command::new(crate::common::host_binary())
+                .args([
+                    "status",
+                    "--metrics-bind",
+                    "127.0.0.1",
+                    "--metrics-port",
+                    &port,
+                ])
+                .args(extra)
+                // The command needs no plugins folder where it runs.
+                .env("WASM_WORKER_PLUGINS_DIR", "/nonexistent")
+                .output()
+                .await
+                .expect("run status");
+            assert!(out.status.success(), "{out:?}");
+            String::from_utf8(out.stdout).expect("utf-8")
+        }
+    };
+    let text = run(&[]).await;
+    assert!(text.contains(&format!("\n{build}  current\n")), "{text}");
+    assert!(text.contains("  hello_activity.wasm  sha256:"), "{text}");
+    assert!(
+        text.contains("    greet_activity: greet-activity(name: string) -> string"),
+        "{text}"
+    );
+    assert!(text.contains("  plugin broken.wasm: "), "{text}");
+    let json: Value = serde_json::from_str(&run(&["--json"]).await).expect("JSON");
+    assert_eq!(json, status(addr).await);
+
+    // No host at the port: exit 1 with what to check.
+    host.stop().await.expect("stop");
+    let out = tokio::process::Command::new(crate::common::host_binary())
+        .args(["status", "--metrics-port", &addr.port().to_string()])
+        .output()
+        .await
+        .expect("run status");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no wasm-worker answers at"),
+        "{out:?}"
+    );
+}

@@ -337,6 +337,21 @@ impl DevConfig {
     }
 }
 
+/// Where a running host's HTTP port answers, from the same settings that bound it
+/// (`--metrics-bind`, `--metrics-port`): what `wasm-worker status` reads. A wildcard bind
+/// address is reached through loopback.
+pub fn status_addr(src: &Sources) -> Result<SocketAddr, ConfigError> {
+    let ip = match parse::ip(&required(src, "metrics_bind")?)? {
+        IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
+        IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    Ok(SocketAddr::new(
+        ip,
+        parse::port(&required(src, "metrics_port")?)?,
+    ))
+}
+
 /// A setting that has a default in the table, so some layer always provides it.
 fn required(src: &Sources, key: &str) -> Result<Raw, ConfigError> {
     src.get(key)
