@@ -12,6 +12,7 @@ use temporalio_client::tonic::{Code, Request};
 use temporalio_common::protos::temporal::api::enums::v1::RoutingConfigUpdateState;
 use temporalio_common::protos::temporal::api::workflowservice::v1::{
     DescribeWorkerDeploymentRequest, SetWorkerDeploymentCurrentVersionRequest,
+    SetWorkerDeploymentRampingVersionRequest,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -21,7 +22,7 @@ const REGISTRATION_WAIT: Duration = Duration::from_secs(60);
 const RETRY_EVERY: Duration = Duration::from_millis(250);
 
 /// What became of the request.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// The version is current.
     Current,
@@ -29,37 +30,111 @@ pub enum Outcome {
     Unsupported(String),
 }
 
-/// Makes `deployment_name`/`build_id` the deployment's current version.
+/// The deployment a host's generations belong to.
+#[derive(Debug, Clone, Copy)]
+pub struct Deployment<'a> {
+    pub connection: &'a Connection,
+    pub namespace: &'a str,
+    pub name: &'a str,
+}
+
+/// Makes `build_id` the deployment's current version (which also ends a ramp to it).
 pub async fn make_current(
-    connection: &Connection,
-    namespace: &str,
-    deployment_name: &str,
+    d: Deployment<'_>,
     build_id: &str,
     cancel: &CancellationToken,
 ) -> anyhow::Result<Outcome> {
+    let request = SetWorkerDeploymentCurrentVersionRequest {
+        namespace: d.namespace.to_string(),
+        deployment_name: d.name.to_string(),
+        build_id: build_id.to_string(),
+        identity: d.connection.identity().to_string(),
+        ..Default::default()
+    };
+    let outcome = retry_while_registering(d, build_id, "current", cancel, || {
+        let request = request.clone();
+        async move {
+            d.connection
+                .workflow_service()
+                .set_worker_deployment_current_version(Request::new(request))
+                .await
+                .map(|_| ())
+        }
+    })
+    .await?;
+    if outcome == Outcome::Current {
+        wait_propagated(d, cancel).await;
+        tracing::info!(
+            deployment = d.name,
+            build_id,
+            "deployment version is current"
+        );
+    }
+    Ok(outcome)
+}
+
+/// Makes `build_id` the deployment's ramping version at `percent` of new runs; `None`
+/// removes the ramp (all new runs go to the current version again).
+pub async fn set_ramping(
+    d: Deployment<'_>,
+    ramp: Option<(&str, f32)>,
+    cancel: &CancellationToken,
+) -> anyhow::Result<Outcome> {
+    let (build_id, percentage) = ramp.unwrap_or(("", 0.0));
+    let request = SetWorkerDeploymentRampingVersionRequest {
+        namespace: d.namespace.to_string(),
+        deployment_name: d.name.to_string(),
+        build_id: build_id.to_string(),
+        percentage,
+        identity: d.connection.identity().to_string(),
+        ..Default::default()
+    };
+    let what = if ramp.is_some() {
+        "ramping"
+    } else {
+        "unramped"
+    };
+    let outcome = retry_while_registering(d, build_id, what, cancel, || {
+        let request = request.clone();
+        async move {
+            d.connection
+                .workflow_service()
+                .set_worker_deployment_ramping_version(Request::new(request))
+                .await
+                .map(|_| ())
+        }
+    })
+    .await?;
+    if outcome == Outcome::Current {
+        wait_propagated(d, cancel).await;
+        tracing::info!(
+            deployment = d.name,
+            build_id,
+            percentage,
+            "deployment ramp set"
+        );
+    }
+    Ok(outcome)
+}
+
+/// Runs `call` until it succeeds, retrying while the server does not know the version yet
+/// (NotFound until the first poll reaches it) or is briefly unavailable. `Outcome::Current`
+/// means the call succeeded.
+async fn retry_while_registering<F, Fut>(
+    d: Deployment<'_>,
+    build_id: &str,
+    what: &str,
+    cancel: &CancellationToken,
+    mut call: F,
+) -> anyhow::Result<Outcome>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), temporalio_client::tonic::Status>>,
+{
     let started = tokio::time::Instant::now();
     loop {
-        let request = SetWorkerDeploymentCurrentVersionRequest {
-            namespace: namespace.to_string(),
-            deployment_name: deployment_name.to_string(),
-            build_id: build_id.to_string(),
-            identity: connection.identity().to_string(),
-            ..Default::default()
-        };
-        let status = match connection
-            .workflow_service()
-            .set_worker_deployment_current_version(Request::new(request))
-            .await
-        {
-            Ok(_) => {
-                wait_propagated(connection, namespace, deployment_name, cancel).await;
-                tracing::info!(
-                    deployment = deployment_name,
-                    build_id,
-                    "deployment version is current"
-                );
-                return Ok(Outcome::Current);
-            }
+        let status = match call().await {
+            Ok(()) => return Ok(Outcome::Current),
             Err(s) => s,
         };
         match status.code() {
@@ -69,14 +144,15 @@ pub async fn make_current(
             Code::NotFound | Code::Unavailable | Code::DeadlineExceeded | Code::Aborted
                 if started.elapsed() < REGISTRATION_WAIT => {}
             _ => anyhow::bail!(
-                "setting {deployment_name}/{build_id} as the current deployment version failed: {}: {}",
+                "making {}/{build_id} {what} failed: {}: {}",
+                d.name,
                 status.code(),
                 status.message()
             ),
         }
         tokio::select! {
             () = tokio::time::sleep(RETRY_EVERY) => {}
-            () = cancel.cancelled() => anyhow::bail!("shutdown requested before the version became current"),
+            () = cancel.cancelled() => anyhow::bail!("shutdown requested before {}/{build_id} was {what}", d.name),
         }
     }
 }
@@ -88,19 +164,15 @@ const PROPAGATION_WAIT: Duration = Duration::from_secs(10);
 /// queues: before that, matching may still hand the next task of an auto-upgrade run (or a new
 /// run) to the old version, and "current" on `/status` would promise more than is true. A
 /// server that does not report the state (older ones) or does not answer is not waited for.
-async fn wait_propagated(
-    connection: &Connection,
-    namespace: &str,
-    deployment_name: &str,
-    cancel: &CancellationToken,
-) {
+async fn wait_propagated(d: Deployment<'_>, cancel: &CancellationToken) {
     let started = tokio::time::Instant::now();
     while started.elapsed() < PROPAGATION_WAIT {
         let request = DescribeWorkerDeploymentRequest {
-            namespace: namespace.to_string(),
-            deployment_name: deployment_name.to_string(),
+            namespace: d.namespace.to_string(),
+            deployment_name: d.name.to_string(),
         };
-        let state = connection
+        let state = d
+            .connection
             .workflow_service()
             .describe_worker_deployment(Request::new(request))
             .await
@@ -116,7 +188,7 @@ async fn wait_propagated(
         }
     }
     tracing::warn!(
-        deployment = deployment_name,
+        deployment = d.name,
         "the server still reports the routing change in progress after {PROPAGATION_WAIT:?}"
     );
 }

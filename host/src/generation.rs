@@ -3,6 +3,7 @@
 use crate::activity::ActivityRegistry;
 use crate::config::Config;
 use crate::metrics::HostMetrics;
+use crate::outcomes::Outcomes;
 use crate::plugins::PluginSet;
 use crate::status::{GenerationState, GenerationStatus, PluginStatus};
 use crate::wasm_workflow::Workflows;
@@ -18,6 +19,7 @@ pub struct Prepared {
     pub build_id: String,
     activities: ActivityRegistry,
     workflows: Arc<Workflows>,
+    outcomes: Arc<Outcomes>,
     plugins: Vec<PluginStatus>,
 }
 
@@ -31,17 +33,25 @@ impl Prepared {
     ) -> Self {
         let mut activities = native.clone();
         crate::wasm_activity::register(set, &mut activities, metrics);
+        let outcomes = Arc::new(Outcomes::default());
         let workflows = Arc::new(Workflows::new(
             &set.workflows,
             &config.namespace,
             &config.task_queue,
             config.default_versioning,
+            outcomes.clone(),
             metrics,
         ));
-        let mut pairs: Vec<(&str, &str)> = Vec::new();
+        // A plugin's identity is its code and its manifest (which grants and limits it).
+        let identity =
+            |digest: &str, manifest: &crate::plugins::manifest::Manifest| match &manifest.sha256 {
+                Some(m) => format!("{digest}+{m}"),
+                None => digest.to_string(),
+            };
+        let mut pairs: Vec<(&str, String)> = Vec::new();
         let mut plugins = Vec::new();
         for p in &set.plugins {
-            pairs.push((&p.file, &p.digest));
+            pairs.push((&p.file, identity(&p.digest, &p.manifest)));
             plugins.push(PluginStatus {
                 file: p.file.clone(),
                 digest: p.digest.clone(),
@@ -54,7 +64,7 @@ impl Prepared {
             });
         }
         for w in &set.workflows {
-            pairs.push((&w.file, &w.digest));
+            pairs.push((&w.file, identity(&w.digest, &w.manifest)));
             plugins.push(PluginStatus {
                 file: w.file.clone(),
                 digest: w.digest.clone(),
@@ -71,9 +81,14 @@ impl Prepared {
         }
         plugins.sort_by(|a, b| a.file.cmp(&b.file));
         Prepared {
-            build_id: crate::build_id::build_id(&config.build_id, &pairs),
+            build_id: {
+                let pairs: Vec<(&str, &str)> =
+                    pairs.iter().map(|(f, d)| (*f, d.as_str())).collect();
+                crate::build_id::build_id(&config.build_id, &pairs)
+            },
             activities,
             workflows,
+            outcomes,
             plugins,
         }
     }
@@ -87,6 +102,8 @@ pub struct Generation {
     pub plugins: Vec<PluginStatus>,
     /// Set when it stopped being current.
     pub draining_since: Option<Instant>,
+    /// What its work came to, for the ramp.
+    pub outcomes: Arc<Outcomes>,
     worker: PollingWorker,
 }
 
@@ -104,8 +121,11 @@ impl Generation {
             connection,
             config,
             &prepared.build_id,
-            prepared.activities,
-            prepared.workflows,
+            crate::worker::Served {
+                activities: prepared.activities,
+                workflows: prepared.workflows,
+                outcomes: prepared.outcomes.clone(),
+            },
             metrics,
         )
         .await?;
@@ -113,6 +133,7 @@ impl Generation {
             build_id: prepared.build_id,
             plugins: prepared.plugins,
             draining_since: None,
+            outcomes: prepared.outcomes,
             worker,
         })
     }
@@ -127,6 +148,7 @@ impl Generation {
         GenerationStatus {
             build_id: self.build_id.clone(),
             state,
+            ramp_percent: None,
             plugins: self.plugins.clone(),
         }
     }

@@ -204,7 +204,7 @@ struct Supervisor {
     stop: CancellationToken,
 }
 
-/// How often draining generations are checked.
+/// How often the ramping and draining generations are checked.
 const DRAIN_CHECK: Duration = Duration::from_secs(2);
 
 impl Supervisor {
@@ -270,6 +270,7 @@ impl Supervisor {
                 () = self.stop.cancelled() => break,
                 Some(()) = reload_rx.recv() => rollout.reload(&env, Instant::now()).await,
                 _ = drain_check.tick() => {
+                    rollout.check_ramp(&env).await;
                     rollout.check_draining(&env).await;
                     if rollout.has_stopped() {
                         failed = Some(anyhow::anyhow!("the worker stopped polling after a fatal error (see the log above)"));

@@ -17,7 +17,7 @@
 //! - [`convert`]: Temporal payloads ↔ WIT values; [`engine`]: every wasmtime setting.
 //! - [`compile_cache`]: compiled components on disk, keyed by content and engine.
 //! - [`deployment`]: makes the worker's deployment version current.
-//! - [`generation`], [`swap`], [`watcher`], [`build_id`]: hot swap — a changed plugins folder
+//! - [`generation`], [`swap`], [`watcher`], [`build_id`], [`outcomes`], [`ramp`]: hot swap — a changed plugins folder
 //!   becomes a new generation under a content-derived build ID; old ones drain.
 //! - [`status`]: the `/status` document; [`status_cmd`]: `wasm-worker status`, its reader.
 //! - [`backlog`]: periodic DescribeTaskQueue for the backlog gauge and reachability.
@@ -45,7 +45,9 @@ pub mod host;
 pub mod http;
 pub mod logging;
 pub mod metrics;
+pub mod outcomes;
 pub mod plugins;
+pub mod ramp;
 pub mod replay;
 pub mod shutdown;
 pub mod status;

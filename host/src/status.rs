@@ -10,8 +10,21 @@ use std::sync::Mutex;
 pub enum GenerationState {
     /// The deployment's current version: new work goes here.
     Current,
+    /// Ramping: gets a share of new runs while it proves itself.
+    Ramping,
     /// No longer current; still polling for its pinned workflows.
     Draining,
+}
+
+impl GenerationState {
+    /// The name in `/status` and in `wasm_worker_build_info{state}`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GenerationState::Current => "current",
+            GenerationState::Ramping => "ramping",
+            GenerationState::Draining => "draining",
+        }
+    }
 }
 
 /// One plugin of a generation.
@@ -30,6 +43,9 @@ pub struct PluginStatus {
 pub struct GenerationStatus {
     pub build_id: String,
     pub state: GenerationState,
+    /// Share of new runs, while ramping.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ramp_percent: Option<f32>,
     pub plugins: Vec<PluginStatus>,
 }
 
@@ -42,12 +58,23 @@ pub struct LoadErrorStatus {
     pub errors: Vec<String>,
 }
 
+/// The last ramp that was rolled back.
+#[derive(Debug, Clone, Serialize)]
+pub struct RollbackStatus {
+    pub build_id: String,
+    /// Why, with the counts it was judged on.
+    pub reason: String,
+    /// Seconds since the Unix epoch.
+    pub at_unix: u64,
+}
+
 /// The whole document.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Status {
     pub deployment_name: String,
     pub generations: Vec<GenerationStatus>,
     pub last_load_error: Option<LoadErrorStatus>,
+    pub last_rollback: Option<RollbackStatus>,
 }
 
 /// Shared, updated in place.

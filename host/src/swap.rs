@@ -8,6 +8,12 @@
 //! [`Rollout::check_draining`] stops a draining generation once the server reports its version
 //! drained, or the drain limit passes. A revert to a build ID that is still draining makes that
 //! generation current again at once. A server without worker deployments gets an in-place swap.
+//!
+//! With `--rollout ramp:N%` a new generation ramps instead: the server sends it N% of new runs
+//! while [`Rollout::check_ramp`] watches its outcomes — promoted to current after enough
+//! completed runs, rolled back (ramp removed, generation drained, its build ID not ramped
+//! again by this process) when too many of its tasks fail. A revert to the current build's
+//! files ends a ramp at once.
 
 use crate::activity::ActivityRegistry;
 use crate::config::Config;
@@ -15,7 +21,8 @@ use crate::deployment::{self, Outcome};
 use crate::generation::{Generation, Prepared};
 use crate::metrics::HostMetrics;
 use crate::plugins::PluginSet;
-use crate::status::{GenerationState, LoadErrorStatus, StatusBoard};
+use crate::ramp::Verdict;
+use crate::status::{GenerationState, LoadErrorStatus, RollbackStatus, StatusBoard};
 use crate::wasm_activity::PluginRuntime;
 use std::sync::Arc;
 use std::time::Instant;
@@ -39,10 +46,15 @@ pub struct Env<'a> {
     pub stop: &'a CancellationToken,
 }
 
-/// The current generation and those still draining.
+/// The current generation, a ramping one, and those still draining.
 pub struct Rollout {
     current: Generation,
+    /// The generation ramping, with its share of new runs.
+    ramping: Option<(Generation, f32)>,
     draining: Vec<Generation>,
+    /// Build IDs whose ramp was rolled back: the same files are not ramped again.
+    rolled_back: std::collections::HashSet<String>,
+    last_rollback: Option<RollbackStatus>,
     /// False when the server lacks worker deployments: swaps replace in place.
     versioned: bool,
     /// Generations shutting down in the background (their in-flight tasks finishing).
@@ -63,7 +75,10 @@ impl Rollout {
         let versioned = make_current(env, &current.build_id).await?;
         let rollout = Rollout {
             current,
+            ramping: None,
             draining: Vec::new(),
+            rolled_back: std::collections::HashSet::new(),
+            last_rollback: None,
             versioned,
             stopping: Vec::new(),
         };
@@ -99,9 +114,7 @@ impl Rollout {
                 "plugins folder changed but is not valid; keeping the current plugins"
             );
             env.metrics.swaps.with_label_values(&["refused"]).inc();
-            let at_unix = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
+            let at_unix = unix_now();
             env.board
                 .update(|s| s.last_load_error = Some(LoadErrorStatus { at_unix, errors }));
             return;
@@ -109,8 +122,29 @@ impl Rollout {
         env.board.update(|s| s.last_load_error = None);
         let prepared = Prepared::new(&set, env.native, env.config, env.metrics);
         if prepared.build_id == self.current.build_id {
+            if let Some((ramping, _)) = self.ramping.take() {
+                tracing::warn!(build_id = %ramping.build_id, current = %self.current.build_id, "plugins folder reverted to the current build: ending the ramp");
+                self.end_ramp(env, ramping).await;
+                env.metrics.swaps.with_label_values(&["reverted"]).inc();
+                self.publish(env);
+                return;
+            }
             tracing::info!(build_id = %prepared.build_id, "plugins folder changed, contents did not");
             env.metrics.swaps.with_label_values(&["unchanged"]).inc();
+            return;
+        }
+        if self
+            .ramping
+            .as_ref()
+            .is_some_and(|(g, _)| g.build_id == prepared.build_id)
+        {
+            tracing::info!(build_id = %prepared.build_id, "plugins folder changed, contents did not (still ramping)");
+            env.metrics.swaps.with_label_values(&["unchanged"]).inc();
+            return;
+        }
+        if self.rolled_back.contains(&prepared.build_id) {
+            tracing::error!(build_id = %prepared.build_id, "these plugin files were rolled back earlier; not ramping them again (publish a fix, or restart to retry)");
+            env.metrics.swaps.with_label_values(&["refused"]).inc();
             return;
         }
         let next = match self
@@ -141,6 +175,12 @@ impl Rollout {
                 }
             },
         };
+        if let (crate::config::Rollout::Ramp { percent, .. }, true) =
+            (env.config.rollout, self.versioned)
+        {
+            self.start_ramp(env, next, percent, requested).await;
+            return;
+        }
         match make_current(env, &next.build_id).await {
             Ok(versioned) => self.versioned = versioned,
             Err(e) => {
@@ -171,6 +211,108 @@ impl Rollout {
             old.shutdown().await;
         }
         self.publish(env);
+    }
+
+    /// Makes `next` the ramping version at `percent`; a generation that was ramping before
+    /// it drains.
+    async fn start_ramp(
+        &mut self,
+        env: &Env<'_>,
+        next: Generation,
+        percent: f32,
+        requested: Instant,
+    ) {
+        let d = deployment_of(env);
+        match deployment::set_ramping(d, Some((&next.build_id, percent)), env.stop).await {
+            Ok(Outcome::Current) => {}
+            Ok(Outcome::Unsupported(why)) => {
+                tracing::error!(reason = %why, build_id = %next.build_id, "the server refused the ramp; keeping the current version");
+                env.metrics.swaps.with_label_values(&["failed"]).inc();
+                next.shutdown().await;
+                return;
+            }
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), build_id = %next.build_id, "ramping the new version failed; keeping the current one");
+                env.metrics.swaps.with_label_values(&["failed"]).inc();
+                next.shutdown().await;
+                return;
+            }
+        }
+        tracing::info!(
+            build_id = %next.build_id,
+            current = %self.current.build_id,
+            percent,
+            swap_ms = requested.elapsed().as_millis(),
+            "new plugin set is ramping"
+        );
+        env.metrics.swaps.with_label_values(&["ramping"]).inc();
+        env.metrics
+            .swap_seconds
+            .observe(requested.elapsed().as_secs_f64());
+        if let Some((mut previous, _)) = self.ramping.replace((next, percent)) {
+            previous.draining_since = Some(Instant::now());
+            self.draining.push(previous);
+        }
+        self.publish(env);
+    }
+
+    /// Removes the ramp from the server and drains `ramping` (its pinned runs finish on it).
+    async fn end_ramp(&mut self, env: &Env<'_>, mut ramping: Generation) {
+        if let Err(e) = deployment::set_ramping(deployment_of(env), None, env.stop).await {
+            tracing::error!(error = %format!("{e:#}"), build_id = %ramping.build_id, "removing the ramp failed; the server may still send it new runs");
+        }
+        ramping.draining_since = Some(Instant::now());
+        self.draining.push(ramping);
+    }
+
+    /// Judges the ramping generation's outcomes: promotes it, rolls it back, or waits.
+    pub async fn check_ramp(&mut self, env: &Env<'_>) {
+        let crate::config::Rollout::Ramp {
+            promote_after,
+            max_failure_rate,
+            ..
+        } = env.config.rollout
+        else {
+            return;
+        };
+        let Some((ramping, _)) = &self.ramping else {
+            return;
+        };
+        let counts = ramping.outcomes.read();
+        match crate::ramp::judge(counts, promote_after, max_failure_rate) {
+            Verdict::Wait => {}
+            Verdict::Promote => {
+                let build_id = ramping.build_id.clone();
+                if let Err(e) = make_current(env, &build_id).await {
+                    tracing::error!(error = %format!("{e:#}"), %build_id, "promoting the ramping version failed; will retry");
+                    return;
+                }
+                let Some((promoted, _)) = self.ramping.take() else {
+                    return;
+                };
+                let mut old = std::mem::replace(&mut self.current, promoted);
+                tracing::info!(from = %old.build_id, to = %build_id, runs_completed = counts.runs_completed, failed = counts.failed, "ramping version promoted to current");
+                env.metrics.swaps.with_label_values(&["promoted"]).inc();
+                old.draining_since = Some(Instant::now());
+                self.draining.push(old);
+                self.publish(env);
+            }
+            Verdict::RollBack(reason) => {
+                let Some((ramping, _)) = self.ramping.take() else {
+                    return;
+                };
+                tracing::error!(build_id = %ramping.build_id, current = %self.current.build_id, %reason, "rolling back the ramping version");
+                env.metrics.swaps.with_label_values(&["rolled_back"]).inc();
+                self.rolled_back.insert(ramping.build_id.clone());
+                self.last_rollback = Some(RollbackStatus {
+                    build_id: ramping.build_id.clone(),
+                    reason,
+                    at_unix: unix_now(),
+                });
+                self.end_ramp(env, ramping).await;
+                self.publish(env);
+            }
+        }
     }
 
     /// Stops draining generations whose version the server reports drained, or whose drain
@@ -207,6 +349,7 @@ impl Rollout {
     /// Stops every generation, concurrently.
     pub async fn shutdown(self) {
         let all = std::iter::once(self.current)
+            .chain(self.ramping.map(|(g, _)| g))
             .chain(self.draining)
             .map(Generation::shutdown);
         futures::future::join_all(all).await;
@@ -214,6 +357,11 @@ impl Rollout {
 
     fn publish(&self, env: &Env<'_>) {
         let mut generations = vec![self.current.status(GenerationState::Current)];
+        if let Some((g, percent)) = &self.ramping {
+            let mut status = g.status(GenerationState::Ramping);
+            status.ramp_percent = Some(*percent);
+            generations.push(status);
+        }
         generations.extend(
             self.draining
                 .iter()
@@ -221,34 +369,37 @@ impl Rollout {
         );
         env.metrics.build_info.reset();
         for g in &generations {
-            let state = match g.state {
-                GenerationState::Current => "current",
-                GenerationState::Draining => "draining",
-            };
             env.metrics
                 .build_info
-                .with_label_values(&[&g.build_id, state])
+                .with_label_values(&[&g.build_id, g.state.as_str()])
                 .set(1);
         }
+        let last_rollback = self.last_rollback.clone();
         env.board.update(|s| {
             s.deployment_name.clone_from(&env.config.deployment_name);
             s.generations = generations;
+            s.last_rollback = last_rollback;
         });
     }
 }
 
+fn deployment_of<'a>(env: &Env<'a>) -> deployment::Deployment<'a> {
+    deployment::Deployment {
+        connection: env.connection,
+        namespace: &env.config.namespace,
+        name: &env.config.deployment_name,
+    }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 /// Makes `build_id` current; `Ok(false)` when the server has no worker deployments.
 async fn make_current(env: &Env<'_>, build_id: &str) -> anyhow::Result<bool> {
-    let c = env.config;
-    match deployment::make_current(
-        env.connection,
-        &c.namespace,
-        &c.deployment_name,
-        build_id,
-        env.stop,
-    )
-    .await?
-    {
+    match deployment::make_current(deployment_of(env), build_id, env.stop).await? {
         Outcome::Current => Ok(true),
         Outcome::Unsupported(why) => {
             tracing::error!(

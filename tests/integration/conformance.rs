@@ -243,6 +243,7 @@ async fn the_component_behaves_like_the_native_runtime() {
         "default",
         "replay",
         wasm_worker::config::Versioning::Pinned,
+        std::sync::Arc::default(),
         &metrics,
     ));
     // A history that does not match the code — what a changed plugin meets when it replays an

@@ -17,7 +17,7 @@ use temporalio_common::protos::temporal::api::workflow::v1::WorkflowExecutionVer
 use temporalio_common::protos::temporal::api::workflowservice::v1::DescribeWorkflowExecutionRequest;
 use test_workflows::SignalQueryWorkflow;
 
-async fn status(addr: SocketAddr) -> Value {
+pub async fn status(addr: SocketAddr) -> Value {
     let (code, body) = http_get(addr, "/status").await;
     assert_eq!(code, 200, "{body}");
     serde_json::from_str(&body).expect("/status is JSON")
@@ -42,7 +42,7 @@ async fn generations(addr: SocketAddr) -> (String, Vec<String>) {
 }
 
 /// The safe way to publish: write beside, then rename into place.
-fn publish(dir: &Path, name: &str, bytes: &[u8]) {
+pub fn publish(dir: &Path, name: &str, bytes: &[u8]) {
     let tmp = dir.join(format!(".{name}.partial"));
     std::fs::write(&tmp, bytes).expect("write");
     std::fs::rename(&tmp, dir.join(name)).expect("rename");
@@ -70,7 +70,7 @@ async fn versioning_info(client: &Client, id: &str) -> WorkflowExecutionVersioni
 }
 
 /// The build ID of the version a run's last workflow task ran on (its pin, when pinned).
-async fn pinned_build(client: &Client, id: &str) -> String {
+pub async fn pinned_build(client: &Client, id: &str) -> String {
     versioning_info(client, id)
         .await
         .deployment_version
@@ -467,4 +467,32 @@ async fn the_status_command_prints_a_running_hosts_generations() {
         String::from_utf8_lossy(&out.stderr).contains("no wasm-worker answers at"),
         "{out:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_manifest_is_a_new_build() {
+    let (host, _queue, dir) = plugin_host(
+        &[("test_workflows.wasm", guests::bytes(TEST_WORKFLOWS))],
+        &[],
+    )
+    .await;
+    let addr = host.metrics_addr();
+    let (first, _) = generations(addr).await;
+    // Same code, different grants: a different version, never the same build ID.
+    let second = swap_in(
+        dir.path(),
+        addr,
+        "test_workflows.toml",
+        b"versioning = \"auto-upgrade\"\n",
+        &first,
+    )
+    .await;
+    let types = status(addr).await["generations"][0]["plugins"][0]["types"].clone();
+    assert!(
+        types
+            .as_array()
+            .is_some_and(|t| t.iter().any(|t| t == "ParentWorkflow (auto-upgrade)")),
+        "{second}: {types}"
+    );
+    host.stop().await.expect("stop");
 }

@@ -16,4 +16,5 @@ mod examples;
 mod hot_swap;
 mod lifecycle;
 mod plugin_loading;
+mod ramp;
 mod workflows;

@@ -75,6 +75,26 @@ impl std::fmt::Debug for TlsConfig {
     }
 }
 
+/// How a new plugin set goes live.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Rollout {
+    /// Its version becomes current at once.
+    Immediate,
+    /// Its version ramps first: it gets `percent` of new runs, becomes current after
+    /// `promote_after` completed runs, and is rolled back when more than `max_failure_rate` of
+    /// its workflow tasks and activities fail.
+    Ramp {
+        /// Share of new workflow runs, 0 < percent < 100.
+        percent: f32,
+        /// Completed runs on the ramping version before promotion.
+        promote_after: u64,
+        /// Failure share (0..=1) that triggers a rollback.
+        max_failure_rate: f64,
+    },
+}
+
+impl Eq for Rollout {}
+
 /// How a workflow type moves between worker versions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Versioning {
@@ -141,6 +161,9 @@ pub struct Config {
     /// Versioning behaviour of workflow types whose manifest does not say
     /// (`--default-versioning-behavior`, default `pinned`).
     pub default_versioning: Versioning,
+    /// How a new plugin set goes live (`--rollout`, `WASM_WORKER_ROLLOUT`, default
+    /// `immediate`).
+    pub rollout: Rollout,
     /// A replaced generation stops after this long even if not drained (`--drain-limit`,
     /// `WASM_WORKER_DRAIN_LIMIT`, default 1h).
     pub drain_limit: Duration,
@@ -282,6 +305,11 @@ impl Config {
             drain_limit: parse::duration(&get("drain_limit")?)?,
             compile_cache: parse::cache_dir(&get("compile_cache")?)?,
             default_versioning: parse::versioning(&get("default_versioning_behavior")?)?,
+            rollout: parse::rollout(
+                &get("rollout")?,
+                &get("ramp_promote_after")?,
+                &get("ramp_max_failure_rate")?,
+            )?,
             connect_timeout: parse::limit(&get("connect_timeout")?)?,
             status_interval,
             log_filter: parse::log_filter(&get("log_level")?)?,

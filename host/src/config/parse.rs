@@ -150,3 +150,38 @@ pub(super) fn versioning(raw: &Raw) -> Result<super::Versioning, ConfigError> {
     super::Versioning::parse(raw.value.trim())
         .ok_or_else(|| raw.invalid("must be `pinned` or `auto-upgrade`"))
 }
+
+/// `immediate`, or `ramp:N%` with the promotion count and failure threshold that go with it.
+pub(super) fn rollout(
+    raw: &Raw,
+    promote_after: &Raw,
+    max_failure_rate: &Raw,
+) -> Result<super::Rollout, ConfigError> {
+    let v = raw.value.trim();
+    if v == "immediate" {
+        return Ok(super::Rollout::Immediate);
+    }
+    let Some(percent) = v.strip_prefix("ramp:") else {
+        return Err(raw.invalid("must be `immediate` or `ramp:N%` (e.g. ramp:10%)"));
+    };
+    let percent: f32 = percent
+        .trim_end_matches('%')
+        .parse()
+        .map_err(|_| raw.invalid("the ramp must be a percentage, e.g. ramp:10%"))?;
+    if !(percent > 0.0 && percent < 100.0) {
+        return Err(raw.invalid("the ramp must be above 0% and below 100%"));
+    }
+    let promote = count(promote_after, 1)?;
+    let rate: f64 =
+        max_failure_rate.value.trim().parse().map_err(|_| {
+            max_failure_rate.invalid("must be a fraction between 0 and 1, e.g. 0.1")
+        })?;
+    if !(0.0..=1.0).contains(&rate) {
+        return Err(max_failure_rate.invalid("must be a fraction between 0 and 1, e.g. 0.1"));
+    }
+    Ok(super::Rollout::Ramp {
+        percent,
+        promote_after: promote as u64,
+        max_failure_rate: rate,
+    })
+}

@@ -351,3 +351,38 @@ fn compile_cache_and_versioning_defaults_and_overrides() {
     assert!(e.contains("--default-versioning-behavior"), "{e}");
     assert!(e.contains("must be `pinned` or `auto-upgrade`"), "{e}");
 }
+
+#[test]
+fn rollout_is_immediate_or_a_ramp_with_its_thresholds() {
+    assert_eq!(
+        resolve(&[], &[], None).expect("defaults").rollout,
+        Rollout::Immediate
+    );
+    let c = resolve(
+        &[("rollout", "ramp:10%"), ("ramp_promote_after", "3")],
+        &[("WASM_WORKER_RAMP_MAX_FAILURE_RATE", "0.25")],
+        None,
+    )
+    .expect("resolves");
+    assert_eq!(
+        c.rollout,
+        Rollout::Ramp {
+            percent: 10.0,
+            promote_after: 3,
+            max_failure_rate: 0.25
+        }
+    );
+    for bad in ["ramp:0%", "ramp:100%", "ramp:ten", "canary"] {
+        let e = err(&[("rollout", bad)], &[], None);
+        assert!(e.contains("--rollout"), "{bad}: {e}");
+    }
+    let e = err(
+        &[("rollout", "ramp:5%"), ("ramp_max_failure_rate", "2")],
+        &[],
+        None,
+    );
+    assert!(
+        e.contains("--ramp-max-failure-rate") && e.contains("between 0 and 1"),
+        "{e}"
+    );
+}

@@ -78,6 +78,9 @@ pub struct Manifest {
     pub versioning: Option<Versioning>,
     /// Per workflow type, over `versioning`.
     pub versioning_by_type: BTreeMap<String, Versioning>,
+    /// SHA-256 of the manifest file, hex; `None` without one. Part of the build ID: a changed
+    /// manifest changes what the plugin may do, so it is a new version like changed code.
+    pub sha256: Option<String>,
 }
 
 impl Default for Manifest {
@@ -90,6 +93,7 @@ impl Default for Manifest {
             dirs: Vec::new(),
             versioning: None,
             versioning_by_type: BTreeMap::new(),
+            sha256: None,
         }
     }
 }
@@ -102,7 +106,11 @@ impl Manifest {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(format!("cannot read the manifest: {e}")),
         };
-        Self::parse(&text, plugins_dir).map(Some)
+        let mut manifest = Self::parse(&text, plugins_dir)?;
+        manifest.sha256 = Some(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+            text.as_bytes(),
+        )));
+        Ok(Some(manifest))
     }
 
     /// Parses and validates manifest text.

@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use temporalio_common::protos::coresdk::workflow_activation::{
     WorkflowActivation, workflow_activation_job,
 };
+use temporalio_common::protos::coresdk::workflow_commands::workflow_command;
 use temporalio_common::protos::coresdk::workflow_completion::{
     WorkflowActivationCompletion, workflow_activation_completion,
 };
@@ -146,6 +147,8 @@ pub struct Workflows {
     /// Each type's versioning behaviour, sent with every completed workflow task: the server
     /// pins a run to its build, or moves it to the current build, by what its last task said.
     versioning: BTreeMap<String, VersioningBehavior>,
+    /// This generation's outcomes, for the ramp.
+    outcomes: Arc<crate::outcomes::Outcomes>,
     runs: Mutex<HashMap<String, Run>>,
     namespace: String,
     task_queue: String,
@@ -160,6 +163,7 @@ impl Workflows {
         namespace: &str,
         task_queue: &str,
         default_versioning: Versioning,
+        outcomes: Arc<crate::outcomes::Outcomes>,
         metrics: &HostMetrics,
     ) -> Self {
         let mut by_type = BTreeMap::new();
@@ -177,11 +181,17 @@ impl Workflows {
         Workflows {
             by_type,
             versioning,
+            outcomes,
             runs: Mutex::new(HashMap::new()),
             namespace: namespace.to_string(),
             task_queue: task_queue.to_string(),
             metrics: metrics.clone(),
         }
+    }
+
+    /// Counts a workflow task this generation failed outside a plugin (e.g. a type it lacks).
+    pub fn count_failure(&self) {
+        self.outcomes.failed();
     }
 
     /// The versioning behaviour of `workflow_type`, if served.
@@ -273,9 +283,23 @@ impl Workflows {
             Ok(mut completion) => {
                 if let Some(workflow_activation_completion::Status::Successful(success)) =
                     &mut completion.status
-                    && let Some(behavior) = self.versioning.get(&workflow_type)
                 {
-                    success.set_versioning_behavior(*behavior);
+                    if let Some(behavior) = self.versioning.get(&workflow_type) {
+                        success.set_versioning_behavior(*behavior);
+                    }
+                    let ends = |f: fn(&workflow_command::Variant) -> bool| {
+                        success
+                            .commands
+                            .iter()
+                            .any(|c| c.variant.as_ref().is_some_and(f))
+                    };
+                    if ends(|v| matches!(v, workflow_command::Variant::FailWorkflowExecution(_))) {
+                        self.outcomes.failed();
+                    } else {
+                        self.outcomes.task_succeeded(ends(|v| {
+                            matches!(v, workflow_command::Variant::CompleteWorkflowExecution(_))
+                        }));
+                    }
                 }
                 let mut runs = self.runs();
                 runs.insert(run_id, run);
@@ -283,6 +307,7 @@ impl Workflows {
                 Some(completion)
             }
             Err(failed) => {
+                self.outcomes.failed();
                 // The instance may be mid-call or poisoned: drop it; core replays the run into
                 // a fresh one when the task is retried.
                 self.metrics

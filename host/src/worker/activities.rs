@@ -33,6 +33,8 @@ pub(super) struct ActivityLoop {
     pub(super) registry: ActivityRegistry,
     pub(super) task_queue: String,
     pub(super) metrics: HostMetrics,
+    /// This generation's outcomes, for the ramp.
+    pub(super) outcomes: Arc<crate::outcomes::Outcomes>,
 }
 
 impl ActivityLoop {
@@ -108,6 +110,7 @@ impl ActivityLoop {
             let message =
                 unknown_type_message(&activity_type, &self.task_queue, &self.registry.names());
             tracing::warn!(%activity_type, task_queue = %self.task_queue, "{message}");
+            self.outcomes.failed();
             return failed(ActivityError::retryable("ActivityTypeNotFound", message));
         };
         let core = self.core.clone();
@@ -123,6 +126,12 @@ impl ActivityLoop {
         self.metrics.activities_in_flight.inc();
         let outcome = call(activity, ctx, input).await;
         self.metrics.activities_in_flight.dec();
+        match &outcome {
+            Ok(_) => self.outcomes.activity_succeeded(),
+            // A cancellation is the caller's choice, not the code's failure.
+            Err(ActivityError::Cancelled) => {}
+            Err(_) => self.outcomes.failed(),
+        }
         match outcome {
             Ok(payload) => ActivityExecutionResult::ok(payload),
             Err(ActivityError::Cancelled)

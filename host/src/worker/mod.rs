@@ -29,6 +29,14 @@ use tokio::task::JoinHandle;
 /// activities to report them before the host stops waiting.
 const SHUTDOWN_MARGIN: Duration = Duration::from_secs(5);
 
+/// What one worker serves: its activity types, its workflow types, and the counters of how
+/// their work went.
+pub struct Served {
+    pub activities: ActivityRegistry,
+    pub workflows: Arc<crate::wasm_workflow::Workflows>,
+    pub outcomes: Arc<crate::outcomes::Outcomes>,
+}
+
 /// A core worker whose loops are running.
 pub struct PollingWorker {
     core: Arc<Worker>,
@@ -44,10 +52,14 @@ impl PollingWorker {
         connection: Connection,
         config: &Config,
         build_id: &str,
-        activities: ActivityRegistry,
-        workflows: Arc<crate::wasm_workflow::Workflows>,
+        served: Served,
         metrics: &HostMetrics,
     ) -> anyhow::Result<Self> {
+        let Served {
+            activities,
+            workflows,
+            outcomes,
+        } = served;
         let core_config = core_config(config, build_id)?;
         let core = temporalio_sdk_core::init_worker(runtime, core_config, connection)
             .context("creating the core worker")?;
@@ -70,6 +82,7 @@ impl PollingWorker {
                 registry: activities,
                 task_queue: config.task_queue.clone(),
                 metrics: metrics.clone(),
+                outcomes,
             }
             .run(),
         );

@@ -12,7 +12,9 @@ use std::sync::Arc;
 use temporalio_common::protos::coresdk::workflow_activation::{
     WorkflowActivation, workflow_activation_job,
 };
-use temporalio_common::protos::coresdk::workflow_completion::WorkflowActivationCompletion;
+use temporalio_common::protos::coresdk::workflow_completion::{
+    WorkflowActivationCompletion, workflow_activation_completion,
+};
 use temporalio_common::protos::temporal::api::enums::v1::WorkflowTaskFailedCause;
 use temporalio_common::protos::temporal::api::failure::v1::Failure;
 use temporalio_sdk_core::{PollError, Worker};
@@ -44,7 +46,17 @@ pub(super) async fn run_loop(
             let run_id = activation.run_id.clone();
             let completion = match workflows.handle(activation.clone()).await {
                 Some(c) => c,
-                None => handle(&activation, &task_queue, &known_types, &metrics),
+                None => {
+                    let completion = handle(&activation, &task_queue, &known_types, &metrics);
+                    if matches!(
+                        completion.status,
+                        Some(workflow_activation_completion::Status::Failed(_))
+                    ) {
+                        // A type this build lacks: a failure of this build, for the ramp.
+                        workflows.count_failure();
+                    }
+                    completion
+                }
             };
             if let Err(e) = core.complete_workflow_activation(completion).await {
                 tracing::error!(%run_id, error = %e, "completing a workflow activation failed");
