@@ -51,7 +51,7 @@ pub async fn make_current(
         identity: d.connection.identity().to_string(),
         ..Default::default()
     };
-    let outcome = retry_while_registering(d, build_id, "current", cancel, || {
+    let outcome = change_routing(d, build_id, "current", cancel, || {
         let request = request.clone();
         async move {
             d.connection
@@ -63,7 +63,6 @@ pub async fn make_current(
     })
     .await?;
     if outcome == Outcome::Current {
-        wait_propagated(d, cancel).await;
         tracing::info!(
             deployment = d.name,
             build_id,
@@ -94,7 +93,7 @@ pub async fn set_ramping(
     } else {
         "unramped"
     };
-    let outcome = retry_while_registering(d, build_id, what, cancel, || {
+    let outcome = change_routing(d, build_id, what, cancel, || {
         let request = request.clone();
         async move {
             d.connection
@@ -106,7 +105,6 @@ pub async fn set_ramping(
     })
     .await?;
     if outcome == Outcome::Current {
-        wait_propagated(d, cancel).await;
         tracing::info!(
             deployment = d.name,
             build_id,
@@ -117,10 +115,10 @@ pub async fn set_ramping(
     Ok(outcome)
 }
 
-/// Runs `call` until it succeeds, retrying while the server does not know the version yet
-/// (NotFound until the first poll reaches it) or is briefly unavailable. `Outcome::Current`
-/// means the call succeeded.
-async fn retry_while_registering<F, Fut>(
+/// Runs the routing change `call` until it succeeds, retrying while the server does not know
+/// the version yet (NotFound until the first poll reaches it) or is briefly unavailable, then
+/// waits for the change to propagate. `Outcome::Current` means the change is in effect.
+async fn change_routing<F, Fut>(
     d: Deployment<'_>,
     build_id: &str,
     what: &str,
@@ -134,7 +132,10 @@ where
     let started = tokio::time::Instant::now();
     loop {
         let status = match call().await {
-            Ok(()) => return Ok(Outcome::Current),
+            Ok(()) => {
+                wait_propagated(d, cancel).await;
+                return Ok(Outcome::Current);
+            }
             Err(s) => s,
         };
         match status.code() {

@@ -14,6 +14,24 @@ use temporalio_client::{Client, WorkflowGetResultOptions, WorkflowStartOptions};
 use test_workflows::ChildWorkflow;
 use wasm_worker::config::Rollout;
 
+/// A host on the test workflows that ramps new sets to 50%, promoting after `promote_after`
+/// completed runs and rolling back above 10% failures.
+async fn ramp_host(promote_after: u64) -> (wasm_worker::RunningHost, String, tempfile::TempDir) {
+    plugin_host_with(
+        &[("test_workflows.wasm", guests::bytes(TEST_WORKFLOWS))],
+        &[],
+        |c| {
+            c.rollout = Rollout::Ramp {
+                percent: 50.0,
+                promote_after,
+                max_failure_rate: 0.1,
+            };
+            c.drain_limit = Duration::from_secs(5);
+        },
+    )
+    .await
+}
+
 /// The generation in `state`, if any.
 async fn generation(addr: SocketAddr, state: &str) -> Option<Value> {
     status(addr).await["generations"]
@@ -49,19 +67,7 @@ async fn run_quick_workflows(client: &Client, queue: &str, n: u32) -> Vec<String
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_ramping_build_takes_a_share_of_new_runs_then_is_promoted() {
-    let (host, queue, dir) = plugin_host_with(
-        &[("test_workflows.wasm", guests::bytes(TEST_WORKFLOWS))],
-        &[],
-        |c| {
-            c.rollout = Rollout::Ramp {
-                percent: 50.0,
-                promote_after: 4,
-                max_failure_rate: 0.1,
-            };
-            c.drain_limit = Duration::from_secs(5);
-        },
-    )
-    .await;
+    let (host, queue, dir) = ramp_host(4).await;
     let addr = host.metrics_addr();
     let first = generation(addr, "current").await.expect("current")["build_id"].clone();
     publish(
@@ -115,19 +121,7 @@ async fn a_ramping_build_takes_a_share_of_new_runs_then_is_promoted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_ramping_build_whose_tasks_fail_is_rolled_back() {
     // The new set lacks the workflow plugin: every run ramped to it fails its workflow task.
-    let (host, queue, dir) = plugin_host_with(
-        &[("test_workflows.wasm", guests::bytes(TEST_WORKFLOWS))],
-        &[],
-        |c| {
-            c.rollout = Rollout::Ramp {
-                percent: 50.0,
-                promote_after: 100,
-                max_failure_rate: 0.1,
-            };
-            c.drain_limit = Duration::from_secs(5);
-        },
-    )
-    .await;
+    let (host, queue, dir) = ramp_host(100).await;
     let addr = host.metrics_addr();
     let first = generation(addr, "current").await.expect("current")["build_id"]
         .as_str()
