@@ -14,6 +14,8 @@ pub enum GenerationState {
     Ramping,
     /// No longer current; still polling for its pinned workflows.
     Draining,
+    /// Stopped after draining (the last few are kept for `/status`).
+    Drained,
 }
 
 impl GenerationState {
@@ -23,6 +25,7 @@ impl GenerationState {
             GenerationState::Current => "current",
             GenerationState::Ramping => "ramping",
             GenerationState::Draining => "draining",
+            GenerationState::Drained => "drained",
         }
     }
 }

@@ -55,6 +55,8 @@ pub struct Rollout {
     /// Build IDs whose ramp was rolled back: the same files are not ramped again.
     rolled_back: std::collections::HashSet<String>,
     last_rollback: Option<RollbackStatus>,
+    /// The last generations that stopped after draining, newest first, for `/status`.
+    drained: std::collections::VecDeque<crate::status::GenerationStatus>,
     /// False when the server lacks worker deployments: swaps replace in place.
     versioned: bool,
     /// Generations shutting down in the background (their in-flight tasks finishing).
@@ -79,6 +81,7 @@ impl Rollout {
             draining: Vec::new(),
             rolled_back: std::collections::HashSet::new(),
             last_rollback: None,
+            drained: std::collections::VecDeque::new(),
             versioned,
             stopping: Vec::new(),
         };
@@ -333,6 +336,8 @@ impl Rollout {
                 env.metrics
                     .drain_seconds
                     .observe(since.elapsed().as_secs_f64());
+                self.drained.push_front(g.status(GenerationState::Drained));
+                self.drained.truncate(KEEP_DRAINED);
                 self.stopping.push(tokio::spawn(g.shutdown()));
             } else {
                 keep.push(g);
@@ -368,12 +373,14 @@ impl Rollout {
                 .map(|g| g.status(GenerationState::Draining)),
         );
         env.metrics.build_info.reset();
+        // Stopped generations are history: on `/status`, not in the live build_info gauge.
         for g in &generations {
             env.metrics
                 .build_info
                 .with_label_values(&[&g.build_id, g.state.as_str()])
                 .set(1);
         }
+        generations.extend(self.drained.iter().cloned());
         let last_rollback = self.last_rollback.clone();
         env.board.update(|s| {
             s.deployment_name.clone_from(&env.config.deployment_name);
@@ -382,6 +389,9 @@ impl Rollout {
         });
     }
 }
+
+/// How many stopped generations `/status` remembers.
+const KEEP_DRAINED: usize = 5;
 
 fn deployment_of<'a>(env: &Env<'a>) -> deployment::Deployment<'a> {
     deployment::Deployment {

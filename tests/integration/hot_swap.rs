@@ -211,6 +211,13 @@ async fn a_changed_folder_rolls_out_a_new_build_while_pinned_runs_finish_on_the_
         },
     )
     .await;
+    let gens = status(addr).await["generations"].clone();
+    assert!(
+        gens.as_array().is_some_and(|g| g
+            .iter()
+            .any(|g| g["build_id"] == first_build.as_str() && g["state"] == "drained")),
+        "the stopped generation is listed as drained: {gens}"
+    );
     let (_, metrics) = http_get(addr, "/metrics").await;
     assert!(
         metrics.contains("wasm_worker_swaps_total{result=\"ok\"} 1"),
@@ -493,6 +500,94 @@ async fn a_changed_manifest_is_a_new_build() {
             .as_array()
             .is_some_and(|t| t.iter().any(|t| t == "ParentWorkflow (auto-upgrade)")),
         "{second}: {types}"
+    );
+    host.stop().await.expect("stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn swaps_under_steady_load_lose_no_workflow() {
+    use crate::common::guests::GREETING_WORKFLOW;
+    use crate::common::workflows::ByName;
+    // Old generations stop while the load goes on: their in-flight work must finish or move.
+    let (host, queue, dir) = crate::common::plugin_host_with(
+        &[
+            ("greeting_workflow.wasm", guests::bytes(GREETING_WORKFLOW)),
+            ("hello_activity.wasm", guests::bytes(HELLO_ACTIVITY)),
+        ],
+        &[],
+        |c| c.drain_limit = Duration::from_secs(3),
+    )
+    .await;
+    let addr = host.metrics_addr();
+    let client = client(shared_server()).await;
+    let load_done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = {
+        let (client, queue, done) = (client.clone(), queue.clone(), load_done.clone());
+        tokio::spawn(async move {
+            let mut handles = Vec::new();
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                let name = format!("n{}", handles.len());
+                let handle = client
+                    .start_workflow(
+                        ByName("GreetingWorkflow"),
+                        serde_json::json!(name),
+                        WorkflowStartOptions::new(&queue, unique("load")).build(),
+                    )
+                    .await
+                    .expect("start");
+                handles.push((name, handle));
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            handles
+        })
+    };
+    // Three swaps while runs keep starting: add a plugin, remove it, add it again.
+    let (mut build, _) = generations(addr).await;
+    for step in 0..3 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        if step % 2 == 0 {
+            build = swap_in(
+                dir.path(),
+                addr,
+                "test_workflows.wasm",
+                &guests::bytes(TEST_WORKFLOWS),
+                &build,
+            )
+            .await;
+        } else {
+            std::fs::remove_file(dir.path().join("test_workflows.wasm")).expect("remove");
+            build = eventually(Duration::from_secs(60), "the swap back", || {
+                let old = build.clone();
+                async move {
+                    let (current, _) = generations(addr).await;
+                    (current != old).then_some(current)
+                }
+            })
+            .await;
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    load_done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let handles = load.await.expect("load task");
+    assert!(handles.len() > 20, "the load ran: {} runs", handles.len());
+    for (name, handle) in &handles {
+        let result = tokio::time::timeout(
+            Duration::from_secs(60),
+            handle.get_result(WorkflowGetResultOptions::default()),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("run for {name} did not finish"))
+        .expect("result");
+        assert_eq!(result, serde_json::json!(format!("Hello, {name}!")));
+    }
+    let (_, metrics) = http_get(addr, "/metrics").await;
+    assert!(
+        metrics.contains("wasm_worker_swaps_total{result=\"ok\"} 3"),
+        "{metrics}"
+    );
+    assert!(
+        !metrics.contains("wasm_worker_workflow_task_failures_total{"),
+        "no workflow task failed: {metrics}"
     );
     host.stop().await.expect("stop");
 }
