@@ -16,7 +16,8 @@ export TEMPORAL_CLI := $(TEMPORAL)
 HOST := $(CARGO_TARGET_DIR)/debug/wasm-worker
 PLUGINS_OUT := $(CURDIR)/dist/plugins
 
-.PHONY: run test setup temporal-cli rust-targets protoc build plugins lint clean
+.PHONY: run test setup temporal-cli rust-targets protoc build plugins rust-plugins c-plugin \
+	c-toolchain c-bindings plugin-tool python-plugin js-plugin node lint clean
 
 ## run: dev server + host + the hello-world plugins
 run: setup build plugins
@@ -45,14 +46,49 @@ protoc:
 build:
 	cargo build -p wasm-worker --bin wasm-worker
 
-## plugins: build every example plugin into dist/plugins/
+## plugins: build every example plugin (Rust, C, Python, JavaScript) into dist/plugins/
 PLUGINS_TARGET := $(HOME)/.cache/wasm-worker/plugins-target
-plugins: rust-targets protoc
+PLUGIN_TOOL := $(CARGO_TARGET_DIR)/debug/plugin-tool
+plugins: rust-plugins c-plugin python-plugin js-plugin
+
+rust-plugins: rust-targets protoc
 	@mkdir -p $(PLUGINS_OUT)
 	cd plugins && CARGO_TARGET_DIR=$(PLUGINS_TARGET) cargo build --release --target wasm32-wasip2
 	cp $(PLUGINS_TARGET)/wasm32-wasip2/release/hello_activity.wasm \
 	   $(PLUGINS_TARGET)/wasm32-wasip2/release/greeting_workflow.wasm \
 	   $(PLUGINS_TARGET)/wasm32-wasip2/release/example_workflows.wasm $(PLUGINS_OUT)/
+
+# C: Debian's clang + wasi-libc make a wasm32-wasi reactor; plugin-tool (wit-component and
+# the WASI adapter, as a library) makes it a component. The bindings are committed.
+c-plugin: c-toolchain plugin-tool
+	@mkdir -p $(PLUGINS_OUT)
+	PLUGIN_TOOL=$(PLUGIN_TOOL) plugins/c-activity/build.sh $(PLUGINS_OUT)/c_activity.wasm
+
+c-toolchain:
+	@command -v clang >/dev/null && command -v wasm-ld >/dev/null \
+	  && [ -e /usr/lib/wasm32-wasi/libc.a ] \
+	  && ls /usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a >/dev/null 2>&1 \
+	  || scripts/apt-install.sh clang lld wasi-libc libclang-rt-dev-wasm32
+
+plugin-tool:
+	cargo build -q -p wasm-worker-plugin-tool
+
+## c-bindings: regenerate plugins/c-activity/bindings from its WIT (a unit test checks them)
+c-bindings: plugin-tool
+	$(PLUGIN_TOOL) c-bindings plugins/c-activity/wit c-activity plugins/c-activity/bindings
+
+# Python: componentize-py from PyPI, in a venv under ~/.cache/wasm-worker.
+python-plugin:
+	@mkdir -p $(PLUGINS_OUT)
+	plugins/python-activity/build.sh $(PLUGINS_OUT)/python_activity.wasm
+
+# JavaScript: componentize-js from npm (`npm ci` with the committed lockfile).
+js-plugin: node
+	@mkdir -p $(PLUGINS_OUT)
+	plugins/js-activity/build.sh $(PLUGINS_OUT)/js_activity.wasm
+
+node:
+	@command -v node >/dev/null && command -v npm >/dev/null || scripts/apt-install.sh nodejs npm
 
 lint:
 	cargo fmt --all -- --check

@@ -16,5 +16,6 @@ mod examples;
 mod hot_swap;
 mod lifecycle;
 mod plugin_loading;
+mod polyglot;
 mod ramp;
 mod workflows;

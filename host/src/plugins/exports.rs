@@ -52,6 +52,13 @@ pub enum Exports {
     Workflow,
 }
 
+/// Exports a language toolchain adds for itself, not activities: componentize-py's
+/// build-time `exports#init` (calling it at run time traps, and two Python plugins would
+/// clash on the `init` activity type).
+fn is_toolchain_hook(instance: &str, function: &str) -> bool {
+    instance == "exports" && function == "init"
+}
+
 /// Reads the exported functions; `rename` maps WIT names to activity types.
 pub fn read(
     engine: &Engine,
@@ -73,6 +80,9 @@ pub fn read(
                     .get_export_index(None, name)
                     .ok_or_else(|| format!("export `{name}` cannot be located"))?;
                 for (fname, fitem) in instance.exports(engine) {
+                    if is_toolchain_hook(name, fname) {
+                        continue;
+                    }
                     if let ComponentItem::ComponentFunc(f) = fitem.ty {
                         let index =
                             component

@@ -6,12 +6,14 @@
 //! | [`ReminderWorkflow`] | a durable timer |
 //! | [`ApprovalWorkflow`] | a signal, a query and a validated update |
 //! | [`BatchGreetingWorkflow`] | child workflows, and continue-as-new to bound history |
+//! | [`OrderCheckWorkflow`] | activities in Python, JavaScript and C, called by name |
 //!
 //! Build: `cargo build --release --target wasm32-wasip2` (needs `protoc`), or `make plugins`.
 
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use temporalio_workflow::common::ActivityDefinition;
+use temporalio_workflow::common::data_converters::MultiArgs2;
 use temporalio_workflow::{
     ActivityOptions, ChildWorkflowOptions, ContinueAsNewOptions, SyncWorkflowContext,
     WorkflowContext, WorkflowContextView, WorkflowResult, workflow, workflow_methods,
@@ -209,10 +211,157 @@ impl BatchGreetingWorkflow {
     }
 }
 
+/// `validate_document(text, required)`, the Python plugin (`plugins/python-activity`).
+pub struct ValidateDocument;
+
+impl ActivityDefinition for ValidateDocument {
+    type Input = MultiArgs2<String, Vec<String>>;
+    type Output = DocumentReport;
+
+    fn name(&self) -> &str {
+        "validate_document"
+    }
+}
+
+/// The Python plugin's `document-report` record.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DocumentReport {
+    pub field_count: u32,
+    pub fields: Vec<String>,
+    pub missing: Vec<String>,
+    pub title: Option<String>,
+    pub depth: u32,
+    pub valid: bool,
+}
+
+/// `render_template(template, values)`, the JavaScript plugin (`plugins/js-activity`).
+pub struct RenderTemplate;
+
+impl ActivityDefinition for RenderTemplate {
+    type Input = MultiArgs2<String, Vec<(String, String)>>;
+    type Output = Rendered;
+
+    fn name(&self) -> &str {
+        "render_template"
+    }
+}
+
+/// The JavaScript plugin's `rendered` record.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Rendered {
+    pub text: String,
+    pub used_keys: Vec<String>,
+    pub unused_keys: Vec<String>,
+    pub first_missing: Option<String>,
+}
+
+/// `checksum(data)`, the C plugin (`plugins/c-activity`).
+pub struct Checksum;
+
+impl ActivityDefinition for Checksum {
+    type Input = Vec<u8>;
+    type Output = Digest;
+
+    fn name(&self) -> &str {
+        "checksum"
+    }
+}
+
+/// The C plugin's `digest` record.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Digest {
+    pub length: u64,
+    pub crc32: u32,
+    pub adler32: u32,
+    pub fnv1a64: u64,
+}
+
+/// What [`OrderCheckWorkflow`] found.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OrderCheck {
+    /// From the Python validation.
+    pub report: DocumentReport,
+    /// The confirmation the JavaScript template rendered.
+    pub confirmation: String,
+    /// The C checksum of the confirmation's UTF-8 bytes.
+    pub digest: Digest,
+}
+
+/// Fields an order document must have.
+pub const REQUIRED_ORDER_FIELDS: [&str; 3] = ["id", "title", "customer"];
+
+/// Checks an order document with one activity per language: Python validates the JSON,
+/// JavaScript renders a confirmation from what it found, C checksums the confirmation. The
+/// workflow knows the activities only by name and type; each lives in its own plugin.
+#[workflow]
+#[derive(Default)]
+pub struct OrderCheckWorkflow;
+
+#[workflow_methods]
+impl OrderCheckWorkflow {
+    /// Returns the report, the confirmation and its digest; fails if the document is not JSON.
+    #[run]
+    pub async fn run(
+        ctx: &mut WorkflowContext<Self>,
+        document: String,
+    ) -> WorkflowResult<OrderCheck> {
+        let required = REQUIRED_ORDER_FIELDS.map(String::from).to_vec();
+        let report = ctx
+            .execute_activity(
+                ValidateDocument,
+                MultiArgs2(document, required),
+                greet_options(),
+            )
+            .await?;
+        let values = vec![
+            (
+                "title".to_string(),
+                report
+                    .title
+                    .clone()
+                    .unwrap_or_else(|| "untitled".to_string()),
+            ),
+            ("fields".to_string(), report.field_count.to_string()),
+            (
+                "status".to_string(),
+                if report.valid {
+                    "complete"
+                } else {
+                    "incomplete"
+                }
+                .to_string(),
+            ),
+        ];
+        let rendered = ctx
+            .execute_activity(
+                RenderTemplate,
+                MultiArgs2(ORDER_TEMPLATE.to_string(), values),
+                greet_options(),
+            )
+            .await?;
+        let digest = ctx
+            .execute_activity(
+                Checksum,
+                rendered.text.clone().into_bytes(),
+                greet_options(),
+            )
+            .await?;
+        Ok(OrderCheck {
+            report,
+            confirmation: rendered.text,
+            digest,
+        })
+    }
+}
+
+/// The confirmation [`OrderCheckWorkflow`] renders.
+pub const ORDER_TEMPLATE: &str = "Order \"{{title}}\": {{fields}} field(s), {{status}}.";
+
 #[cfg(target_family = "wasm")]
 temporalio_workflow::export_workflow_module!([
     ReminderWorkflow,
     ApprovalWorkflow,
     GreetOneWorkflow,
     BatchGreetingWorkflow,
+    OrderCheckWorkflow,
 ]);
