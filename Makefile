@@ -17,7 +17,7 @@ HOST := $(CARGO_TARGET_DIR)/debug/wasm-worker
 PLUGINS_OUT := $(CURDIR)/dist/plugins
 
 .PHONY: run test setup temporal-cli rust-targets protoc build plugins rust-plugins c-plugin \
-	c-toolchain c-bindings plugin-tool python-plugin js-plugin node lint clean
+	c-toolchain c-bindings plugin-tool python-plugin js-plugin node bench lint clean
 
 ## run: dev server + host + the hello-world plugins
 run: setup build plugins
@@ -25,7 +25,7 @@ run: setup build plugins
 
 ## test: lint, unit and integration tests against a real dev server
 test: setup plugins lint
-	cargo test --workspace --all-targets
+	WASM_WORKER_FUZZ_SECONDS=30 cargo test --workspace --all-targets
 
 setup: temporal-cli rust-targets protoc
 
@@ -89,6 +89,21 @@ js-plugin: node
 
 node:
 	@command -v node >/dev/null && command -v npm >/dev/null || scripts/apt-install.sh nodejs npm
+
+## bench: wasm-worker vs the native Rust SDK worker vs the Python SDK worker, side by side
+## (release builds; options: make bench BENCH_ARGS="--count-hello 500 --workers wasm,native")
+BENCH_PLUGINS := $(CURDIR)/dist/bench-plugins
+BENCH_VENV := $(HOME)/.cache/wasm-worker/venv-bench
+export BENCH_PLUGINS
+bench: setup rust-plugins
+	cargo build --release -p wasm-worker --bin wasm-worker -p bench-native-worker
+	cd bench/workflows && CARGO_TARGET_DIR=$(PLUGINS_TARGET) cargo build --release --target wasm32-wasip2
+	@mkdir -p $(BENCH_PLUGINS)
+	cp $(PLUGINS_TARGET)/wasm32-wasip2/release/hello_activity.wasm \
+	   $(PLUGINS_TARGET)/wasm32-wasip2/release/greeting_workflow.wasm \
+	   $(PLUGINS_TARGET)/wasm32-wasip2/release/bench_workflows.wasm $(BENCH_PLUGINS)/
+	bench/setup.sh
+	$(BENCH_VENV)/bin/python bench/run.py $(BENCH_ARGS)
 
 lint:
 	cargo fmt --all -- --check

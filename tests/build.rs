@@ -46,6 +46,8 @@ fn main() {
         rerun_if_changed(&workspace);
     }
     rerun_if_changed(&root.join("wit"));
+    // Another checkout sharing the target dir has another path: rebuild for this one.
+    println!("cargo:rerun-if-env-changed=WASM_WORKER_CHECKOUT");
     std::fs::write(out.join("guests.rs"), consts).expect("writing guests.rs");
 }
 

@@ -256,13 +256,14 @@ impl Supervisor {
             self.stop.child_token(),
         ));
         let (reload_tx, mut reload_rx) = tokio::sync::mpsc::channel(1);
-        let _watcher = match crate::watcher::watch(&c.plugins_dir, reload_tx) {
+        let watch = |tx| match crate::watcher::watch(&c.plugins_dir, tx) {
             Ok(w) => Some(w),
             Err(e) => {
-                tracing::error!(error = %e, dir = %c.plugins_dir.display(), "cannot watch the plugins folder; hot swap is off");
+                tracing::error!(error = %e, dir = %c.plugins_dir.display(), "cannot watch the plugins folder; hot swap is off until it can be watched");
                 None
             }
         };
+        let mut watcher = watch(reload_tx.clone());
         let mut drain_check = tokio::time::interval(DRAIN_CHECK);
         let mut failed = None;
         loop {
@@ -270,6 +271,17 @@ impl Supervisor {
                 () = self.stop.cancelled() => break,
                 Some(()) = reload_rx.recv() => rollout.reload(&env, Instant::now()).await,
                 _ = drain_check.tick() => {
+                    // A deleted (or never watchable) folder loses its watch: once the folder
+                    // is back, watch it again and load what it holds.
+                    if !c.plugins_dir.is_dir() {
+                        watcher = None;
+                    } else if watcher.is_none() {
+                        watcher = watch(reload_tx.clone());
+                        if watcher.is_some() {
+                            tracing::info!(dir = %c.plugins_dir.display(), "plugins folder is back; watching it again");
+                            rollout.reload(&env, Instant::now()).await;
+                        }
+                    }
                     rollout.check_ramp(&env).await;
                     rollout.check_draining(&env).await;
                     if rollout.has_stopped() {

@@ -25,6 +25,7 @@ pub struct Watcher {
 /// Watches `dir`; sends `()` on `tx` whenever the plugin files changed and settled.
 pub fn watch(dir: &Path, tx: mpsc::Sender<()>) -> notify::Result<Watcher> {
     let (raw_tx, mut raw_rx) = mpsc::unbounded_channel::<()>();
+    let root = dir.to_path_buf();
     let mut debouncer =
         new_debouncer(
             DEBOUNCE,
@@ -32,7 +33,9 @@ pub fn watch(dir: &Path, tx: mpsc::Sender<()>) -> notify::Result<Watcher> {
             move |result: DebounceEventResult| match result {
                 Ok(events) => {
                     let relevant = events.iter().any(|e| {
-                        changes_content(&e.event.kind) && e.paths.iter().any(|p| is_plugin_file(p))
+                        // The folder itself going away (or being replaced) counts too.
+                        changes_content(&e.event.kind)
+                            && e.paths.iter().any(|p| is_plugin_file(p) || p == &root)
                     });
                     if relevant {
                         let _ = raw_tx.send(());

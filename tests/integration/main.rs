@@ -13,6 +13,8 @@ mod conformance;
 mod connect;
 mod dev_mode;
 mod examples;
+mod fuzz;
+mod hostile;
 mod hot_swap;
 mod lifecycle;
 mod plugin_loading;

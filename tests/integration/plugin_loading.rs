@@ -9,7 +9,7 @@ use wasm_worker::metrics::HostMetrics;
 use wasm_worker::plugins::PluginSet;
 use wasm_worker::wasm_activity::PluginRuntime;
 
-fn load(files: &[(&str, Vec<u8>)], manifests: &[(&str, &str)]) -> (PluginSet, HostMetrics) {
+pub fn load(files: &[(&str, Vec<u8>)], manifests: &[(&str, &str)]) -> (PluginSet, HostMetrics) {
     let dir = tempfile::tempdir().expect("tempdir");
     for (name, bytes) in files {
         std::fs::write(dir.path().join(name), bytes).expect("write");

@@ -63,7 +63,19 @@ fn convert(json: &Json, ty: &Type, path: &mut String) -> Result<Val, ConvError> 
         Type::U64 => Val::U64(int(json, ty, path)?),
         // f64 → f32 rounds, as every JSON decoder does for single precision.
         #[allow(clippy::cast_possible_truncation)]
-        Type::Float32 => Val::Float32(json.as_f64().ok_or_else(|| bad(path))? as f32),
+        Type::Float32 => {
+            let wide = json.as_f64().ok_or_else(|| bad(path))?;
+            let narrow = wide as f32;
+            // 1e300 would become infinity: refuse it rather than pass a value nobody sent.
+            if narrow.is_infinite() {
+                return Err(ConvError {
+                    path: path.to_string(),
+                    expected: "f32".into(),
+                    found: format!("the number {wide}, which is out of the range of f32"),
+                });
+            }
+            Val::Float32(narrow)
+        }
         Type::Float64 => Val::Float64(json.as_f64().ok_or_else(|| bad(path))?),
         Type::Char => {
             let s = json.as_str().ok_or_else(|| bad(path))?;

@@ -14,6 +14,10 @@ use crate::plugins::loader::LoadedPlugin;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use temporalio_common::protos::temporal::api::common::v1::Payload;
+
+/// Largest result an activity may return: Temporal's default blob size limit (2 MiB), above
+/// which the server fails the task.
+pub(super) const MAX_RESULT_BYTES: usize = 2 << 20;
 use wasmtime::component::Val;
 use wasmtime::component::types::Type;
 use wasmtime::{Store, Trap, WasmBacktrace};
@@ -128,7 +132,9 @@ impl Call {
         };
         let stderr_tail = self.log_output(&output);
         match outcome {
-            Ok(()) => self.result(results.into_iter().next()),
+            Ok(()) => self
+                .result(results.into_iter().next())
+                .and_then(|p| self.within_limit(p)),
             Err(None) => Err((Cause::Cancelled, ActivityError::Cancelled)),
             Err(Some(e)) => Err(self.classify(&e, &stderr_tail)),
         }
@@ -235,6 +241,27 @@ impl Call {
         }
     }
 
+    /// Refuses a result the server would refuse (its default payload limit): failing here
+    /// says which plugin and function, and does not retry — the same input gives the same
+    /// result.
+    fn within_limit(&self, payload: Payload) -> Result<Payload, (Cause, ActivityError)> {
+        let size = payload.data.len();
+        if size <= MAX_RESULT_BYTES {
+            return Ok(payload);
+        }
+        Err((
+            Cause::Conversion,
+            ActivityError::non_retryable(
+                "ResultTooLarge",
+                format!(
+                    "{}: the result is {size} bytes, which exceeds the {} MiB payload limit; return a reference (a URL, a key) instead of the data",
+                    self.who(),
+                    MAX_RESULT_BYTES >> 20
+                ),
+            ),
+        ))
+    }
+
     /// Names the cause of a failed call, with the trap message, the WASM backtrace and the
     /// last lines the guest wrote to stderr (a Rust panic message lands there).
     fn classify(&self, e: &wasmtime::Error, stderr_tail: &str) -> (Cause, ActivityError) {
@@ -259,7 +286,28 @@ impl Call {
                 ),
             );
         }
+        // wasmtime refuses to lift more than its hostcall budget (far above the payload limit):
+        // the same mistake as a result over the limit, caught earlier.
+        if text.contains("too much data is being copied between the host and the guest") {
+            return (
+                Cause::Conversion,
+                ActivityError::non_retryable(
+                    "ResultTooLarge",
+                    format!(
+                        "{}: the result exceeds the {} MiB payload limit by far (the runtime refused to copy it); return a reference (a URL, a key) instead of the data",
+                        self.who(),
+                        MAX_RESULT_BYTES >> 20
+                    ),
+                ),
+            );
+        }
         let what = match e.downcast_ref::<Trap>() {
+            // Compilers for wasm keep a shadow stack in linear memory: unbounded recursion
+            // usually runs off its end as an out-of-bounds access, not as a native stack
+            // overflow. Say so, or the message points nowhere.
+            Some(trap @ Trap::MemoryOutOfBounds) => format!(
+                "trapped: {trap} (deep or unbounded recursion overflowing the guest's stack looks like this)"
+            ),
             Some(trap) => format!("trapped: {trap}"),
             None => format!("failed: {text}"),
         };

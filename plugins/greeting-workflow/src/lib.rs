@@ -38,4 +38,5 @@ impl GreetingWorkflow {
     }
 }
 
+#[cfg(target_family = "wasm")]
 temporalio_workflow::export_workflow_module!([GreetingWorkflow]);

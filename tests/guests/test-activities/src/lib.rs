@@ -63,6 +63,19 @@ impl Hostile for Plugin {
         core::arch::wasm32::unreachable()
     }
 
+    fn recurse(depth: u32) -> u32 {
+        // Each frame keeps a buffer live so the optimiser cannot turn this into a loop.
+        let frame = std::hint::black_box([depth as u8; 256]);
+        if depth == 0 {
+            return u32::from(frame[0]);
+        }
+        Self::recurse(depth - 1).wrapping_add(u32::from(frame[255]))
+    }
+
+    fn big_result(mib: u32) -> String {
+        "x".repeat((mib as usize) << 20)
+    }
+
     fn panic(message: String) {
         panic!("{message}")
     }

@@ -130,6 +130,71 @@ impl PanickingWorkflow {
     }
 }
 
+/// Recurses without bound: the guest's stack runs out.
+#[workflow]
+#[derive(Default)]
+pub struct RecursingWorkflow;
+
+fn deep(n: u64) -> u64 {
+    let frame = std::hint::black_box([n as u8; 256]);
+    if n == u64::MAX {
+        return 0;
+    }
+    deep(n + 1).wrapping_add(u64::from(frame[255]))
+}
+
+#[workflow_methods]
+impl RecursingWorkflow {
+    #[run]
+    pub async fn run(_ctx: &mut WorkflowContext<Self>) -> WorkflowResult<u64> {
+        Ok(deep(0))
+    }
+}
+
+/// What a workflow saw when it read the clock and the random source directly.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Observed {
+    /// `SystemTime::now()`, milliseconds since the epoch.
+    pub now_ms: u64,
+    /// A hash keyed by `RandomState` (seeded from WASI randomness).
+    pub random: u64,
+}
+
+/// Reads the wall clock and randomness directly (what a careless workflow does), keeps what it
+/// saw for the `observed` query, and waits for `finish`. Deterministic only because the host's
+/// stand-ins give workflow time and per-run seeds.
+#[workflow]
+#[derive(Default)]
+pub struct ClockRandomWorkflow {
+    observed: Observed,
+    finished: bool,
+}
+
+#[workflow_methods]
+impl ClockRandomWorkflow {
+    #[run]
+    pub async fn run(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<Observed> {
+        use std::hash::BuildHasher as _;
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let random = std::collections::hash_map::RandomState::new().hash_one(42u64);
+        ctx.state_mut(|s| s.observed = Observed { now_ms, random });
+        ctx.wait_condition(|s| s.finished).await?;
+        Ok(ctx.state(|s| s.observed.clone()))
+    }
+
+    #[signal]
+    pub fn finish(&mut self, _ctx: &mut SyncWorkflowContext<Self>) {
+        self.finished = true;
+    }
+
+    #[query]
+    pub fn observed(&self, _ctx: &WorkflowContextView) -> Observed {
+        self.observed.clone()
+    }
+}
+
 #[cfg(target_family = "wasm")]
 temporalio_workflow::export_workflow_module!([
     SignalQueryWorkflow,
@@ -138,4 +203,6 @@ temporalio_workflow::export_workflow_module!([
     CountdownWorkflow,
     LoopingWorkflow,
     PanickingWorkflow,
+    RecursingWorkflow,
+    ClockRandomWorkflow,
 ]);
