@@ -87,8 +87,12 @@ js-plugin: node
 	@mkdir -p $(PLUGINS_OUT)
 	plugins/js-activity/build.sh $(PLUGINS_OUT)/js_activity.wasm
 
+# componentize-js needs Node.js 20+. Debian 12's own nodejs is 18: install a newer one from
+# the distribution's backports or NodeSource's Debian repository if this check fails.
 node:
 	@command -v node >/dev/null && command -v npm >/dev/null || scripts/apt-install.sh nodejs npm
+	@major=$$(node -p 'process.versions.node.split(".")[0]'); [ "$$major" -ge 20 ] || { \
+	  echo "plugins/js-activity needs Node.js 20 or later (found $$(node --version))" >&2; exit 1; }
 
 ## bench: wasm-worker vs the native Rust SDK worker vs the Python SDK worker, side by side
 ## (release builds; options: make bench BENCH_ARGS="--count-hello 500 --workers wasm,native")
@@ -96,7 +100,8 @@ BENCH_PLUGINS := $(CURDIR)/dist/bench-plugins
 BENCH_VENV := $(HOME)/.cache/wasm-worker/venv-bench
 export BENCH_PLUGINS
 bench: setup rust-plugins
-	cargo build --release -p wasm-worker --bin wasm-worker -p bench-native-worker
+	cargo build --release -p wasm-worker --bin wasm-worker
+	cargo build --release -p bench-native-worker
 	cd bench/workflows && CARGO_TARGET_DIR=$(PLUGINS_TARGET) cargo build --release --target wasm32-wasip2
 	@mkdir -p $(BENCH_PLUGINS)
 	cp $(PLUGINS_TARGET)/wasm32-wasip2/release/hello_activity.wasm \
@@ -104,6 +109,7 @@ bench: setup rust-plugins
 	   $(PLUGINS_TARGET)/wasm32-wasip2/release/bench_workflows.wasm $(BENCH_PLUGINS)/
 	bench/setup.sh
 	$(BENCH_VENV)/bin/python bench/run.py $(BENCH_ARGS)
+	$(BENCH_VENV)/bin/python bench/swap_latency.py
 
 lint:
 	cargo fmt --all -- --check

@@ -64,6 +64,9 @@ impl Host {
             )
             .context("starting the WebAssembly runtime")?,
         );
+        // Taken before loading: a file published while the first set loads and the worker
+        // connects (no watch yet) is noticed when the watch starts.
+        let loaded_fingerprint = crate::watcher::fingerprint(&self.config.plugins_dir);
         let set = {
             let (plugins, dir, metrics) = (
                 plugins.clone(),
@@ -131,6 +134,7 @@ impl Host {
         let supervisor = Supervisor {
             plugins,
             prepared: Some(prepared),
+            loaded_fingerprint,
             config: self.config,
             native: self.activities,
             metrics,
@@ -195,6 +199,8 @@ struct Supervisor {
     plugins: Arc<crate::wasm_activity::PluginRuntime>,
     /// The first generation, until it starts.
     prepared: Option<Prepared>,
+    /// The plugins folder as it was when the first generation was loaded.
+    loaded_fingerprint: crate::watcher::Fingerprint,
     config: Config,
     native: ActivityRegistry,
     metrics: HostMetrics,
@@ -264,6 +270,10 @@ impl Supervisor {
             }
         };
         let mut watcher = watch(reload_tx.clone());
+        if crate::watcher::fingerprint(&c.plugins_dir) != self.loaded_fingerprint {
+            tracing::info!("the plugins folder changed during start-up; reloading");
+            rollout.reload(&env, Instant::now()).await;
+        }
         let mut drain_check = tokio::time::interval(DRAIN_CHECK);
         let mut failed = None;
         loop {

@@ -13,9 +13,9 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::mpsc;
 
 /// Quiet time after the last event before a reload is considered.
-const DEBOUNCE: Duration = Duration::from_millis(250);
+const DEBOUNCE: Duration = Duration::from_millis(100);
 /// How long the folder's files must stay unchanged before the reload is requested.
-const SETTLE: Duration = Duration::from_millis(200);
+const SETTLE: Duration = Duration::from_millis(100);
 
 /// Keeps the watch alive; dropping it stops watching.
 pub struct Watcher {
@@ -79,8 +79,11 @@ fn is_plugin_file(p: &Path) -> bool {
     p.extension().is_some_and(|e| e == "wasm" || e == "toml")
 }
 
-/// A fingerprint of the folder's plugin files: names, sizes, modification times.
-fn fingerprint(dir: &Path) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
+/// What the folder's plugin files look like: names, sizes, modification times.
+pub type Fingerprint = Vec<(PathBuf, u64, Option<SystemTime>)>;
+
+/// The folder's [`Fingerprint`] now.
+pub fn fingerprint(dir: &Path) -> Fingerprint {
     let mut out: Vec<_> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()

@@ -24,7 +24,8 @@ mod native {
     #[activities]
     impl Activities {
         /// What `plugins/hello-activity` does, natively.
-        #[activity]
+        // The SDK names activities `Type::method` unless told; the workflows call it by name.
+        #[activity(name = "greet_activity")]
         pub async fn greet_activity(
             _ctx: ActivityContext,
             name: String,

@@ -93,7 +93,8 @@ fn check_header(bytes: &[u8]) -> Result<(), String> {
     match <[u8; 4]>::try_from(&bytes[4..8]) {
         Ok(COMPONENT_VERSION) => Ok(()),
         Ok(CORE_VERSION) => Err("a core WebAssembly module, not a component; build with \
-                                 `cargo build --target wasm32-wasip2` or wrap it with `wasm-tools component new`"
+                                 `cargo build --target wasm32-wasip2` (Rust), or wrap a wasm32-wasi module with \
+                                 `plugin-tool component-new` (C; see plugins/c-activity)"
             .into()),
         _ => Err(format!("an unsupported WebAssembly version {:02x?}", &bytes[4..8])),
     }

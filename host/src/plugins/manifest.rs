@@ -115,8 +115,15 @@ impl Manifest {
 
     /// Parses and validates manifest text.
     pub fn parse(text: &str, plugins_dir: &Path) -> Result<Manifest, String> {
-        let raw: Raw =
-            toml::from_str(text).map_err(|e| format!("invalid manifest: {}", e.message()))?;
+        let raw: Raw = toml::from_str(text).map_err(|e| match e.span() {
+            // The line says where, for messages (type errors) that do not name the key.
+            Some(span) => format!(
+                "invalid manifest, line {}: {}",
+                text[..span.start.min(text.len())].matches('\n').count() + 1,
+                e.message()
+            ),
+            None => format!("invalid manifest: {}", e.message()),
+        })?;
         let mut m = Manifest::default();
         if let Some(mib) = raw.memory_limit_mib {
             let max = crate::engine::MAX_MEMORY_BYTES >> 20;
@@ -230,6 +237,15 @@ mod tests {
             e.starts_with("versioning_by_type.A = \"sticky\": must be"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn type_errors_name_the_line() {
+        // A key after a table header belongs to that table: the message alone would not say
+        // which line is wrong.
+        let e = Manifest::parse("[rename]\nmemory_limit_mib = 8\n", Path::new("/"))
+            .expect_err("an integer where a type name belongs");
+        assert!(e.starts_with("invalid manifest, line 2: "), "{e}");
     }
 
     #[test]

@@ -1,0 +1,130 @@
+"""Hot-swap latency of the release wasm-worker: time from a plugin file renamed into the
+folder to the new build being current on /status — with a cold compile cache (the new file
+compiles) and a warm one (a revert to files compiled before). Also the cold start: process
+start to /readyz 200 with a warm compile cache.
+
+    ~/.cache/wasm-worker/venv-bench/bin/python bench/swap_latency.py [--rounds 5]
+
+Prints a table; run by `make bench` after the throughput table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import run as bench  # noqa: E402  (the harness's process and server helpers)
+
+
+def status(port: int) -> dict:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=2) as r:
+        return json.loads(r.read())
+
+
+def current(port: int) -> str:
+    try:
+        for g in status(port)["generations"]:
+            if g["state"] == "current":
+                return str(g["build_id"])
+    except OSError:
+        pass
+    return ""
+
+
+def publish(src: Path, folder: Path, name: str) -> None:
+    tmp = folder / f".{name}.partial"
+    shutil.copyfile(src, tmp)
+    tmp.rename(folder / name)
+
+
+def wait_current_change(port: int, old: str, timeout: float = 120.0) -> tuple[str, float]:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        now = current(port)
+        if now and now != old:
+            return now, time.monotonic() - started
+        time.sleep(0.01)
+    raise bench.BenchError(f"no new current build after {timeout}s")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--rounds", type=int, default=5)
+    args = p.parse_args()
+    target = Path(
+        os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache" / "wasm-worker" / "target")
+    )
+    paths = bench.Paths(
+        temporal=bench.find_temporal(None),
+        wasm_worker=Path(os.environ.get("WASM_WORKER_BIN", target / "release" / "wasm-worker")),
+        native_worker=Path("/nonexistent"),
+        plugins=Path(os.environ.get("BENCH_PLUGINS", bench.REPO / "dist" / "bench-plugins")),
+    )
+    bench.check_prerequisites(paths, ["wasm"])
+    assert paths.temporal is not None
+    logs = Path(tempfile.mkdtemp(prefix="swap-latency-"))
+    server, address = bench.start_dev_server(paths.temporal, logs)
+    rows: list[tuple[str, float, float]] = []
+    try:
+        folder = Path(tempfile.mkdtemp(prefix="swap-plugins-"))
+        for f in ("hello_activity.wasm", "greeting_workflow.wasm"):
+            shutil.copyfile(paths.plugins / f, folder / f)
+        extra = paths.plugins / "bench_workflows.wasm"
+        cache = Path(tempfile.mkdtemp(prefix="swap-cache-"))
+
+        def start_host(queue: str) -> tuple[bench.subprocess.Popen[bytes], int, float]:
+            port = bench.free_port()
+            argv = [
+                str(paths.wasm_worker), "run", "--address", address, "--task-queue", queue,
+                "--deployment-name", queue, "--plugins", str(folder),
+                "--metrics-port", str(port), "--metrics-bind", "127.0.0.1",
+                "--log-level", "warn", "--compile-cache", str(cache), "--drain-limit", "2s",
+            ]  # fmt: skip
+            started = time.monotonic()
+            proc = bench.spawn(argv, logs / f"{queue}.log")
+            bench.wait_until(lambda: bench.readyz_ok(port), proc, "wasm-worker", logs / f"{queue}.log")
+            return proc, port, time.monotonic() - started
+
+        # A first start fills the compile cache; the second is the warm cold-start figure.
+        proc, _, first_start = start_host("swap-warmup")
+        bench.stop(proc)
+        proc, port, warm_start = start_host("swap")
+        cold: list[float] = []
+        warm: list[float] = []
+        for i in range(args.rounds):
+            # The first add compiles bench_workflows.wasm; later adds and every removal are
+            # sets whose components are all compiled already (memory and disk cache).
+            build = current(port)
+            publish(extra, folder, "bench_workflows.wasm")
+            build, t = wait_current_change(port, build)
+            (cold if i == 0 else warm).append(t)
+            (folder / "bench_workflows.wasm").unlink()
+            build, t = wait_current_change(port, build)
+            warm.append(t)
+        bench.stop(proc)
+        rows = [
+            ("start to /readyz, empty compile cache", first_start, first_start),
+            ("start to /readyz, warm compile cache", warm_start, warm_start),
+            ("swap, new file compiled (file renamed in -> current)", cold[0], cold[0]),
+            ("swap, files compiled before (revert / re-add)", statistics.median(warm), max(warm)),
+        ]
+    finally:
+        bench.stop(server)
+    print("| what | median s | max s |")
+    print("|---|---|---|")
+    for what, med, worst in rows:
+        print(f"| {what} | {med:.2f} | {worst:.2f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+//! Shared set-up of the host benchmarks: the example plugins `make plugins` builds, loaded the
+//! way the host loads them.
+
+#![allow(dead_code, unreachable_pub, reason = "each bench binary uses a subset")]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use temporalio_common::protos::coresdk::workflow_activation::{
+    InitializeWorkflow, RemoveFromCache, WorkflowActivation, WorkflowActivationJob,
+    workflow_activation_job,
+};
+use temporalio_common::protos::temporal::api::common::v1::Payload;
+use wasm_worker::engine::PoolSize;
+use wasm_worker::metrics::HostMetrics;
+use wasm_worker::plugins::PluginSet;
+use wasm_worker::wasm_activity::PluginRuntime;
+
+/// `dist/plugins` (or `WASM_WORKER_BENCH_PLUGINS`): what `make plugins` builds.
+pub fn plugins_dir() -> PathBuf {
+    let dir = std::env::var_os("WASM_WORKER_BENCH_PLUGINS").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dist/plugins"),
+        PathBuf::from,
+    );
+    assert!(
+        dir.join("hello_activity.wasm").is_file(),
+        "{} has no built plugins: run `make plugins` first",
+        dir.display()
+    );
+    dir
+}
+
+/// A runtime and the plugin set of `files` (names in [`plugins_dir`]).
+pub fn load(files: &[&str], pool: PoolSize) -> (PluginRuntime, PluginSet, HostMetrics) {
+    let metrics = HostMetrics::new();
+    let runtime = PluginRuntime::new(pool, &metrics, None).expect("runtime");
+    let dir = tempfile::tempdir().expect("tempdir");
+    for f in files {
+        std::fs::copy(plugins_dir().join(f), dir.path().join(f)).expect("copy");
+    }
+    let set = PluginSet::load(&runtime, dir.path(), &metrics);
+    assert!(set.errors.is_empty(), "{:?}", set.errors);
+    (runtime, set, metrics)
+}
+
+pub fn json(v: &serde_json::Value) -> Payload {
+    wasm_worker::convert::payload::json_payload(v)
+}
+
+pub fn activation(run_id: &str, variant: workflow_activation_job::Variant) -> WorkflowActivation {
+    WorkflowActivation {
+        run_id: run_id.to_string(),
+        jobs: vec![WorkflowActivationJob {
+            variant: Some(variant),
+        }],
+        ..Default::default()
+    }
+}
+
+/// The first activation of a new `GreetingWorkflow("World")` run.
+pub fn start(run_id: &str) -> WorkflowActivation {
+    activation(
+        run_id,
+        workflow_activation_job::Variant::InitializeWorkflow(InitializeWorkflow {
+            workflow_type: "GreetingWorkflow".into(),
+            workflow_id: format!("wf-{run_id}"),
+            arguments: vec![json(&serde_json::json!("World"))],
+            randomness_seed: 7,
+            ..Default::default()
+        }),
+    )
+}
+
+pub fn evict(run_id: &str) -> WorkflowActivation {
+    activation(
+        run_id,
+        workflow_activation_job::Variant::RemoveFromCache(RemoveFromCache::default()),
+    )
+}
+
+pub fn tokio() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio")
+}
+
+pub fn shared<T>(t: T) -> Arc<T> {
+    Arc::new(t)
+}

@@ -1,0 +1,151 @@
+//! Micro-benchmarks of the host's hot paths, on the example plugins (`make plugins` first):
+//! one activity call end to end (instance from the pool, JSON → WIT, call, WIT → JSON), a new
+//! workflow run (instantiation and its first activation), and one activation of a cached run.
+//!
+//! `cargo bench -p wasm-worker --bench plugins`
+
+mod common;
+
+use common::{activation, evict, json, load, start, tokio};
+use criterion::{Criterion, criterion_group, criterion_main};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use temporalio_common::protos::coresdk::activity_result::{
+    ActivityResolution, Success, activity_resolution,
+};
+use temporalio_common::protos::coresdk::workflow_activation::{
+    ResolveActivity, workflow_activation_job,
+};
+use tokio_util::sync::CancellationToken;
+use wasm_worker::activity::{ActivityContext, ActivityInfo, ActivityRegistry};
+use wasm_worker::config::Versioning;
+use wasm_worker::engine::PoolSize;
+use wasm_worker::wasm_workflow::Workflows;
+
+fn context(activity_type: &str) -> ActivityContext {
+    ActivityContext::new(
+        ActivityInfo {
+            activity_id: "1".into(),
+            activity_type: activity_type.into(),
+            workflow_id: "wf".into(),
+            run_id: "run".into(),
+            workflow_type: "Bench".into(),
+            namespace: "default".into(),
+            task_queue: "bench".into(),
+            attempt: 1,
+            heartbeat_details: Vec::new(),
+            start_to_close_timeout: Some(Duration::from_secs(30)),
+            deadline: None,
+        },
+        CancellationToken::new(),
+        Arc::new(|_| {}),
+    )
+}
+
+fn activity_calls(c: &mut Criterion) {
+    let pool = PoolSize {
+        activities: 8,
+        workflow_runs: 8,
+    };
+    let (_runtime, set, metrics) = load(&["hello_activity.wasm"], pool);
+    let mut registry = ActivityRegistry::default();
+    wasm_worker::wasm_activity::register(&set, &mut registry, &metrics);
+    let rt = tokio();
+    let order = serde_json::json!({
+        "id": "A-17",
+        "lines": [
+            {"sku": "tea", "quantity": 2, "unit_price": 4.5},
+            {"sku": "cup", "quantity": 1, "unit_price": 12.0},
+            {"sku": "pot", "quantity": 1, "unit_price": 30.0}
+        ],
+        "shipping": {"courier": "DHL"},
+        "priority": "high",
+        "extras": ["gift-wrap", "express"],
+        "coupon": "HALF"
+    });
+    let mut group = c.benchmark_group("activity_call");
+    for (activity, input) in [
+        ("greet_activity", serde_json::json!("World")),
+        ("summarize_order", order),
+    ] {
+        let a = registry.get(activity).expect(activity);
+        let input = json(&input);
+        group.bench_function(activity, |b| {
+            b.iter(|| {
+                rt.block_on(a.execute(context(activity), vec![input.clone()]))
+                    .expect("the call succeeds")
+            })
+        });
+    }
+    group.finish();
+}
+
+fn workflow_activations(c: &mut Criterion) {
+    let pool = PoolSize {
+        activities: 2,
+        workflow_runs: 64,
+    };
+    let (_runtime, set, metrics) = load(&["greeting_workflow.wasm"], pool);
+    let workflows = Workflows::new(
+        &set.workflows,
+        "default",
+        "bench",
+        Versioning::Pinned,
+        Arc::default(),
+        &metrics,
+    );
+    let rt = tokio();
+    let mut group = c.benchmark_group("workflow");
+    let mut n = 0u64;
+    // A new run: instantiate from the pool, initialise, run to the first command.
+    group.bench_function("new_run", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                n += 1;
+                let run = format!("run-{n}");
+                let started = Instant::now();
+                rt.block_on(workflows.handle(start(&run))).expect("served");
+                total += started.elapsed();
+                rt.block_on(workflows.handle(evict(&run)));
+            }
+            total
+        })
+    });
+    // One activation of a cached run: the activity's result arrives, the run completes.
+    group.bench_function("activation", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                n += 1;
+                let run = format!("run-{n}");
+                rt.block_on(workflows.handle(start(&run))).expect("served");
+                let resolve = activation(
+                    &run,
+                    workflow_activation_job::Variant::ResolveActivity(ResolveActivity {
+                        seq: 1,
+                        result: Some(ActivityResolution {
+                            status: Some(activity_resolution::Status::Completed(Success {
+                                result: Some(json(&serde_json::json!("Hello, World!"))),
+                            })),
+                        }),
+                        is_local: false,
+                    }),
+                );
+                let started = Instant::now();
+                let done = rt.block_on(workflows.handle(resolve)).expect("served");
+                total += started.elapsed();
+                assert!(
+                    format!("{done:?}").contains("CompleteWorkflowExecution"),
+                    "the run completes: {done:?}"
+                );
+                rt.block_on(workflows.handle(evict(&run)));
+            }
+            total
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, activity_calls, workflow_activations);
+criterion_main!(benches);
