@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 /// How long to wait for the server to learn of the version through its first poll.
 const REGISTRATION_WAIT: Duration = Duration::from_secs(60);
 /// Pause between attempts while the version is not yet known.
-const RETRY_EVERY: Duration = Duration::from_millis(50);
+const RETRY_EVERY: Duration = Duration::from_millis(250);
 
 /// What became of the request.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -154,11 +154,17 @@ async fn a_changed_folder_rolls_out_a_new_build_while_pinned_runs_finish_on_the_
         &first_build,
     )
     .await;
-    let (_, draining) = generations(addr).await;
-    assert!(
-        draining.contains(&first_build),
-        "the first build drains: {draining:?}"
-    );
+    // The old generation keeps polling for its pinned run: listed as draining (the status is
+    // read after the swap settled, so allow it a moment).
+    let first = first_build.clone();
+    eventually(Duration::from_secs(10), "the first build draining", || {
+        let first = first.clone();
+        async move {
+            let (_, draining) = generations(addr).await;
+            draining.contains(&first).then_some(())
+        }
+    })
+    .await;
 
     let new_run = unique("new");
     client

@@ -95,7 +95,7 @@ fn bad_files_are_refused_one_by_one_and_the_good_ones_load() {
     let r = reason(&set, "i_bad_manifest.wasm");
     assert!(
         r.starts_with(
-            "manifest i_bad_manifest.toml: invalid manifest: unknown field `memory_limit`"
+            "manifest i_bad_manifest.toml: invalid manifest, line 1: unknown field `memory_limit`"
         ),
         "{r}"
     );
