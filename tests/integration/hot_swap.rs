@@ -93,6 +93,19 @@ async fn swap_in(dir: &Path, addr: SocketAddr, name: &str, bytes: &[u8], old: &s
     .0
 }
 
+/// Starts `SignalQueryWorkflow(first)` as `id` and waits until it waits for its signal.
+async fn start_waiting(client: &Client, queue: &str, id: &str, first: &str) {
+    client
+        .start_workflow(
+            SignalQueryWorkflow::run,
+            first.to_string(),
+            WorkflowStartOptions::new(queue, id).build(),
+        )
+        .await
+        .expect("start");
+    wait_waiting(client, id, first).await;
+}
+
 async fn wait_waiting(client: &Client, id: &str, first: &str) {
     let handle = client.get_workflow_handle::<SignalQueryWorkflow>(id);
     let expected = format!("{first} then waiting");
@@ -135,15 +148,7 @@ async fn a_changed_folder_rolls_out_a_new_build_while_pinned_runs_finish_on_the_
 
     // A run pinned to the first build waits for its signal.
     let old_run = unique("old");
-    client
-        .start_workflow(
-            SignalQueryWorkflow::run,
-            "old".to_string(),
-            WorkflowStartOptions::new(&queue, &old_run).build(),
-        )
-        .await
-        .expect("start");
-    wait_waiting(&client, &old_run, "old").await;
+    start_waiting(&client, &queue, &old_run, "old").await;
 
     // Adding a plugin changes the set: a new build becomes current, the first one drains.
     let second_build = swap_in(
@@ -167,15 +172,7 @@ async fn a_changed_folder_rolls_out_a_new_build_while_pinned_runs_finish_on_the_
     .await;
 
     let new_run = unique("new");
-    client
-        .start_workflow(
-            SignalQueryWorkflow::run,
-            "new".to_string(),
-            WorkflowStartOptions::new(&queue, &new_run).build(),
-        )
-        .await
-        .expect("start");
-    wait_waiting(&client, &new_run, "new").await;
+    start_waiting(&client, &queue, &new_run, "new").await;
     assert_eq!(
         pinned_build(&client, &old_run).await,
         first_build,
@@ -339,15 +336,7 @@ async fn an_auto_upgrade_type_moves_to_the_new_build_at_its_next_task() {
     );
     let client = client(shared_server()).await;
     let id = unique("upgrading");
-    client
-        .start_workflow(
-            SignalQueryWorkflow::run,
-            "old".to_string(),
-            WorkflowStartOptions::new(&queue, &id).build(),
-        )
-        .await
-        .expect("start");
-    wait_waiting(&client, &id, "old").await;
+    start_waiting(&client, &queue, &id, "old").await;
     assert_eq!(
         versioning_info(&client, &id).await.behavior(),
         VersioningBehavior::AutoUpgrade
