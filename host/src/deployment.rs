@@ -9,17 +9,20 @@
 use std::time::Duration;
 use temporalio_client::Connection;
 use temporalio_client::tonic::{Code, Request};
-use temporalio_common::protos::temporal::api::enums::v1::RoutingConfigUpdateState;
+use temporalio_common::protos::temporal::api::deployment::v1::WorkerDeploymentVersion;
+use temporalio_common::protos::temporal::api::enums::v1::{
+    RoutingConfigUpdateState, TaskQueueType,
+};
 use temporalio_common::protos::temporal::api::workflowservice::v1::{
-    DescribeWorkerDeploymentRequest, SetWorkerDeploymentCurrentVersionRequest,
-    SetWorkerDeploymentRampingVersionRequest,
+    DescribeWorkerDeploymentRequest, DescribeWorkerDeploymentVersionRequest,
+    SetWorkerDeploymentCurrentVersionRequest, SetWorkerDeploymentRampingVersionRequest,
 };
 use tokio_util::sync::CancellationToken;
 
 /// How long to wait for the server to learn of the version through its first poll.
 const REGISTRATION_WAIT: Duration = Duration::from_secs(60);
 /// Pause between attempts while the version is not yet known.
-const RETRY_EVERY: Duration = Duration::from_millis(250);
+const RETRY_EVERY: Duration = Duration::from_millis(50);
 
 /// What became of the request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +39,8 @@ pub struct Deployment<'a> {
     pub connection: &'a Connection,
     pub namespace: &'a str,
     pub name: &'a str,
+    /// The task queue every generation polls, for workflow and activity tasks alike.
+    pub task_queue: &'a str,
 }
 
 /// Makes `build_id` the deployment's current version (which also ends a ramp to it).
@@ -51,6 +56,7 @@ pub async fn make_current(
         identity: d.connection.identity().to_string(),
         ..Default::default()
     };
+    wait_registered(d, build_id, cancel).await;
     let outcome = change_routing(d, build_id, "current", cancel, || {
         let request = request.clone();
         async move {
@@ -89,6 +95,7 @@ pub async fn set_ramping(
         ..Default::default()
     };
     let what = if ramp.is_some() {
+        wait_registered(d, build_id, cancel).await;
         "ramping"
     } else {
         "unramped"
@@ -139,6 +146,12 @@ where
             Err(s) => s,
         };
         match status.code() {
+            // The version polls one task-queue type but the server has not seen the other
+            // yet: routing to it now would leave that type unversioned, so the server says no
+            // until it has (normally prevented by `wait_registered`).
+            Code::FailedPrecondition
+                if status.message().contains("missing active task queues")
+                    && started.elapsed() < REGISTRATION_WAIT => {}
             Code::Unimplemented | Code::FailedPrecondition | Code::PermissionDenied => {
                 return Ok(Outcome::Unsupported(status.message().to_string()));
             }
@@ -154,6 +167,57 @@ where
         tokio::select! {
             () = tokio::time::sleep(RETRY_EVERY) => {}
             () = cancel.cancelled() => anyhow::bail!("shutdown requested before {}/{build_id} was {what}", d.name),
+        }
+    }
+}
+
+/// Waits until the server lists `build_id`'s version on the host's task queue for both
+/// workflow and activity tasks. A version registers each type with its first poll of that
+/// type, and the server refuses to route to a version that lacks a type the current version
+/// has ("missing active task queues"), so asking before both polls arrived fails the swap.
+/// Bounded by [`REGISTRATION_WAIT`]; a server that cannot describe versions is not waited for
+/// (the routing call then says what is wrong).
+async fn wait_registered(d: Deployment<'_>, build_id: &str, cancel: &CancellationToken) {
+    let started = tokio::time::Instant::now();
+    let request = DescribeWorkerDeploymentVersionRequest {
+        namespace: d.namespace.to_string(),
+        deployment_version: Some(WorkerDeploymentVersion {
+            deployment_name: d.name.to_string(),
+            build_id: build_id.to_string(),
+        }),
+        ..Default::default()
+    };
+    while started.elapsed() < REGISTRATION_WAIT {
+        let answer = d
+            .connection
+            .workflow_service()
+            .describe_worker_deployment_version(Request::new(request.clone()))
+            .await;
+        match answer {
+            Ok(resp) => {
+                let queues = resp
+                    .into_inner()
+                    .worker_deployment_version_info
+                    .map(|i| i.task_queue_infos)
+                    .unwrap_or_default();
+                let has = |t: TaskQueueType| {
+                    queues
+                        .iter()
+                        .any(|q| q.name == d.task_queue && q.r#type() == t)
+                };
+                if has(TaskQueueType::Workflow) && has(TaskQueueType::Activity) {
+                    return;
+                }
+            }
+            Err(s) if matches!(s.code(), Code::NotFound | Code::Unavailable) => {}
+            Err(s) => {
+                tracing::debug!(build_id, error = %s, "describing the new version failed; not waiting for its registration");
+                return;
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(RETRY_EVERY) => {}
+            () = cancel.cancelled() => return,
         }
     }
 }

@@ -74,7 +74,16 @@ impl Rollout {
             env.metrics,
         )
         .await?;
-        let versioned = make_current(env, &current.build_id).await?;
+        let versioned = match make_current(env, &current.build_id).await? {
+            Outcome::Current => true,
+            Outcome::Unsupported(why) => {
+                tracing::error!(
+                    reason = %why,
+                    "the server does not support worker deployments: tasks are routed without versioning and pinned semantics are OFF"
+                );
+                false
+            }
+        };
         let rollout = Rollout {
             current,
             ramping: None,
@@ -185,7 +194,18 @@ impl Rollout {
             return;
         }
         match make_current(env, &next.build_id).await {
-            Ok(versioned) => self.versioned = versioned,
+            Ok(Outcome::Current) => {}
+            // Without worker deployments from the start, swaps replace in place.
+            Ok(Outcome::Unsupported(_)) if !self.versioned => {}
+            // A server that routed our versions before refuses this one: a passing condition
+            // or a policy, not a server without deployments. Keep the current generation (and
+            // the pinned runs on the old ones) rather than fall back to an in-place swap.
+            Ok(Outcome::Unsupported(why)) => {
+                tracing::error!(reason = %why, build_id = %next.build_id, "the server refused to make the new version current; keeping the current one");
+                env.metrics.swaps.with_label_values(&["failed"]).inc();
+                next.shutdown().await;
+                return;
+            }
             Err(e) => {
                 tracing::error!(error = %format!("{e:#}"), build_id = %next.build_id, "making the new version current failed; keeping the current one");
                 env.metrics.swaps.with_label_values(&["failed"]).inc();
@@ -286,9 +306,16 @@ impl Rollout {
             Verdict::Wait => {}
             Verdict::Promote => {
                 let build_id = ramping.build_id.clone();
-                if let Err(e) = make_current(env, &build_id).await {
-                    tracing::error!(error = %format!("{e:#}"), %build_id, "promoting the ramping version failed; will retry");
-                    return;
+                match make_current(env, &build_id).await {
+                    Ok(Outcome::Current) => {}
+                    Ok(Outcome::Unsupported(why)) => {
+                        tracing::error!(reason = %why, %build_id, "the server refused to promote the ramping version; will retry");
+                        return;
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %format!("{e:#}"), %build_id, "promoting the ramping version failed; will retry");
+                        return;
+                    }
                 }
                 let Some((promoted, _)) = self.ramping.take() else {
                     return;
@@ -398,6 +425,7 @@ fn deployment_of<'a>(env: &Env<'a>) -> deployment::Deployment<'a> {
         connection: env.connection,
         namespace: &env.config.namespace,
         name: &env.config.deployment_name,
+        task_queue: &env.config.task_queue,
     }
 }
 
@@ -407,18 +435,9 @@ fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// Makes `build_id` current; `Ok(false)` when the server has no worker deployments.
-async fn make_current(env: &Env<'_>, build_id: &str) -> anyhow::Result<bool> {
-    match deployment::make_current(deployment_of(env), build_id, env.stop).await? {
-        Outcome::Current => Ok(true),
-        Outcome::Unsupported(why) => {
-            tracing::error!(
-                reason = %why,
-                "the server does not support worker deployments: tasks are routed without versioning and pinned semantics are OFF"
-            );
-            Ok(false)
-        }
-    }
+/// Makes `build_id` the deployment's current version.
+async fn make_current(env: &Env<'_>, build_id: &str) -> anyhow::Result<Outcome> {
+    deployment::make_current(deployment_of(env), build_id, env.stop).await
 }
 
 /// Whether the server reports `build_id`'s version drained (no open pinned workflows).

@@ -49,12 +49,25 @@ pub fn unique(prefix: &str) -> String {
 /// A host configuration on `address` with its own task queue and deployment name, so tests
 /// never route work to each other; metrics on a free loopback port; an empty plugins folder.
 pub fn config(address: &str, name: &str) -> (Config, tempfile::TempDir) {
+    init_test_logging();
     let plugins = tempfile::tempdir().expect("plugins tempdir");
     let mut c = Config::for_server(address, &unique(name), plugins.path()).expect("test config");
     c.deployment_name = unique("dep");
     c.status_interval = Duration::from_millis(500);
     c.shutdown_grace = Duration::from_secs(10);
     (c, plugins)
+}
+
+/// With `WASM_WORKER_TEST_LOG` set (a filter such as `wasm_worker=debug`), the embedded hosts
+/// log to stderr: what to read when a test that runs a host in-process fails.
+fn init_test_logging() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if let Ok(filter) = std::env::var("WASM_WORKER_TEST_LOG") {
+            wasm_worker::logging::init(&filter, wasm_worker::config::LogFormat::Text)
+                .expect("WASM_WORKER_TEST_LOG is a valid tracing filter");
+        }
+    });
 }
 
 /// GET `http://{addr}{path}` → (status, body).
