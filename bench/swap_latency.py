@@ -87,7 +87,7 @@ def main() -> int:
                 str(paths.wasm_worker), "run", "--address", address, "--task-queue", queue,
                 "--deployment-name", queue, "--plugins", str(folder),
                 "--metrics-port", str(port), "--metrics-bind", "127.0.0.1",
-                "--log-level", "warn", "--compile-cache", str(cache), "--drain-limit", "2s",
+                "--log-level", os.environ.get("BENCH_HOST_LOG", "info"), "--log-format", "json", "--compile-cache", str(cache), "--drain-limit", "2s",
             ]  # fmt: skip
             started = time.monotonic()
             proc = bench.spawn(argv, logs / f"{queue}.log")
@@ -123,7 +123,46 @@ def main() -> int:
     print("|---|---|---|")
     for what, med, worst in rows:
         print(f"| {what} | {med:.2f} | {worst:.2f} |")
+    print_phases(logs / "swap.log")
     return 0
+
+
+# The host's own account of each swap (JSON log lines): where the time after the watcher's
+# request went. `wait` is the watcher's debounce and settle time, before the request.
+PHASES = [
+    ("load_ms", "load: read, validate, compile or cache hit"),
+    ("start_ms", "start the generation's core worker"),
+    ("registered_ms", "server: version registered (both task-queue types)"),
+    ("routed_ms", "server: registered + SetCurrentVersion + propagation"),
+    ("swap_ms", "request -> current (host's own figure)"),
+]
+
+
+def print_phases(log: Path) -> None:
+    swaps: list[dict[str, float]] = []
+    routed: list[dict[str, float]] = []
+    for line in log.read_text(errors="replace").splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if event.get("message") == "new plugin set is current":
+            swaps.append(event)
+        elif event.get("message") == "deployment version is current" and "registered_ms" in event:
+            routed.append(event)
+    # The first "deployment version is current" is the start-up, not a swap.
+    routed = routed[1:]
+    if not swaps:
+        return
+    print()
+    print(f"Swap phases, median over {len(swaps)} swaps (ms; from the host's log):")
+    print("| phase | median ms | max ms |")
+    print("|---|---|---|")
+    for key, what in PHASES:
+        source = routed if key in ("registered_ms", "routed_ms") else swaps
+        values = [float(e[key]) for e in source if key in e]
+        if values:
+            print(f"| {what} | {statistics.median(values):.0f} | {max(values):.0f} |")
 
 
 if __name__ == "__main__":

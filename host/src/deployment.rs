@@ -56,7 +56,9 @@ pub async fn make_current(
         identity: d.connection.identity().to_string(),
         ..Default::default()
     };
+    let started = tokio::time::Instant::now();
     wait_registered(d, build_id, cancel).await;
+    let registered_ms = started.elapsed().as_millis();
     let outcome = change_routing(d, build_id, "current", cancel, || {
         let request = request.clone();
         async move {
@@ -72,6 +74,8 @@ pub async fn make_current(
         tracing::info!(
             deployment = d.name,
             build_id,
+            registered_ms,
+            routed_ms = started.elapsed().as_millis(),
             "deployment version is current"
         );
     }
@@ -138,9 +142,20 @@ where
 {
     let started = tokio::time::Instant::now();
     loop {
+        let attempt = tokio::time::Instant::now();
         let status = match call().await {
             Ok(()) => {
+                let accepted_ms = attempt.elapsed().as_millis();
+                let propagating = tokio::time::Instant::now();
                 wait_propagated(d, cancel).await;
+                tracing::debug!(
+                    deployment = d.name,
+                    build_id,
+                    what,
+                    accepted_ms,
+                    propagated_ms = propagating.elapsed().as_millis(),
+                    "routing change in effect"
+                );
                 return Ok(Outcome::Current);
             }
             Err(s) => s,

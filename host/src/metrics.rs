@@ -31,6 +31,10 @@ pub struct HostMetrics {
     pub plugin_failures: IntCounterVec,
     /// Time inside a plugin call (instantiate + call), seconds.
     pub plugin_call_seconds: HistogramVec,
+    /// Sandbox refusals by plugin and kind (`http`: an outbound HTTP request): a plugin
+    /// trying what it cannot be granted. (Sockets fail inside WASI before any address is
+    /// known; they show as the plugin's own error.)
+    pub sandbox_denials: IntCounterVec,
     /// Plugins currently loaded.
     pub plugins_loaded: IntGauge,
     /// Plugin files refused, by file.
@@ -137,6 +141,14 @@ impl HostMetrics {
             &["plugin", "activity_type"],
         )
         .expect("static metric definition");
+        let sandbox_denials = IntCounterVec::new(
+            Opts::new(
+                "wasm_worker_sandbox_denials_total",
+                "Plugin requests the sandbox refused, by plugin and kind (http)",
+            ),
+            &["plugin", "kind"],
+        )
+        .expect("static metric definition");
         let plugins_loaded =
             IntGauge::new("wasm_worker_plugins_loaded", "Plugins currently loaded")
                 .expect("static metric definition");
@@ -234,6 +246,7 @@ impl HostMetrics {
             Box::new(plugin_calls.clone()),
             Box::new(plugin_failures.clone()),
             Box::new(plugin_call_seconds.clone()),
+            Box::new(sandbox_denials.clone()),
             Box::new(plugins_loaded.clone()),
             Box::new(plugin_load_failures.clone()),
             Box::new(compile_cache.clone()),
@@ -260,6 +273,7 @@ impl HostMetrics {
             plugin_calls,
             plugin_failures,
             plugin_call_seconds,
+            sandbox_denials,
             plugins_loaded,
             plugin_load_failures,
             compile_cache,

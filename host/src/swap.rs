@@ -110,6 +110,7 @@ impl Rollout {
         let metrics = env.metrics.clone();
         let loaded =
             tokio::task::spawn_blocking(move || PluginSet::load(&runtime, &dir, &metrics)).await;
+        let loaded_at = Instant::now();
         let set = match loaded {
             Ok(set) => set,
             Err(e) => {
@@ -187,6 +188,7 @@ impl Rollout {
                 }
             },
         };
+        let started_at = Instant::now();
         if let (crate::config::Rollout::Ramp { percent, .. }, true) =
             (env.config.rollout, self.versioned)
         {
@@ -218,10 +220,15 @@ impl Rollout {
         env.metrics
             .swap_seconds
             .observe(requested.elapsed().as_secs_f64());
+        // Where the time went: loading (read, validate, compile), starting the worker, and
+        // the server's part (version registration, routing change, propagation).
         tracing::info!(
             from = %old.build_id,
             to = %self.current.build_id,
             swap_ms = requested.elapsed().as_millis(),
+            load_ms = (loaded_at - requested).as_millis(),
+            start_ms = (started_at - loaded_at).as_millis(),
+            route_ms = started_at.elapsed().as_millis(),
             "new plugin set is current"
         );
         if self.versioned {

@@ -351,3 +351,54 @@ async fn the_hosts_memory_returns_to_its_baseline_after_hostile_calls() {
     assert_eq!(http_get(addr, "/readyz").await.0, 200);
     drop(child);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbound_http_and_sockets_are_refused_named_and_counted() {
+    let (host, queue, _dir) = plugin_host(
+        &[
+            ("test_activities.wasm", guests::bytes(TEST_ACTIVITIES)),
+            ("hello_activity.wasm", guests::bytes(HELLO_ACTIVITY)),
+        ],
+        &[],
+    )
+    .await;
+    // A listener the plugin would reach if the sandbox let it out.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let target = listener.local_addr().expect("addr");
+
+    let out = run(
+        &queue,
+        Call::new("http_get", &queue).json(json!(format!("http://{target}/secret"))),
+    )
+    .await;
+    assert_eq!(out.failure().error_type, "PluginError", "{:?}", out.result);
+    assert!(
+        out.error().contains("HttpRequestDenied"),
+        "the guest sees wasi:http's request-denied code: {}",
+        out.error()
+    );
+
+    let out = run(
+        &queue,
+        Call::new("connect", &queue).json(json!(target.to_string())),
+    )
+    .await;
+    assert_eq!(out.failure().error_type, "PluginError", "{:?}", out.result);
+    assert!(
+        out.error().contains("ermission denied") || out.error().contains("ccess denied"),
+        "TCP is off in the sandbox: {}",
+        out.error()
+    );
+
+    // Neither attempt reached the network.
+    assert!(
+        matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "nothing connected to {target}"
+    );
+    let (_, metrics) = http_get(host.metrics_addr(), "/metrics").await;
+    let line = "wasm_worker_sandbox_denials_total{kind=\"http\",plugin=\"test_activities.wasm\"} 1";
+    assert!(metrics.contains(line), "{line} in {metrics}");
+    still_serving(&host, &queue).await;
+    host.stop().await.expect("stop");
+}

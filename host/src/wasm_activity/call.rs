@@ -52,6 +52,7 @@ pub(super) struct Call {
     pub(super) function: ExportedFunction,
     pub(super) plugin_name: Arc<str>,
     pub(super) metrics: HostMetrics,
+    pub(super) denials: super::state::Denials,
 }
 
 impl Call {
@@ -93,15 +94,18 @@ impl Call {
         let args = self.arguments(&input).map_err(|e| (Cause::Conversion, e))?;
         let limit = self.time_limit(&ctx);
         let cancelled = ctx.cancelled.clone();
-        let (state, output) =
-            ActivityState::new(self.plugin_name.clone(), &self.plugin.manifest, ctx).map_err(
-                |e| {
-                    (
-                        Cause::Trap,
-                        ActivityError::retryable("SandboxSetup", format!("{}: {e:#}", self.who())),
-                    )
-                },
-            )?;
+        let (state, output) = ActivityState::new(
+            self.plugin_name.clone(),
+            &self.plugin.manifest,
+            ctx,
+            &self.denials,
+        )
+        .map_err(|e| {
+            (
+                Cause::Trap,
+                ActivityError::retryable("SandboxSetup", format!("{}: {e:#}", self.who())),
+            )
+        })?;
         let mut store = Store::new(self.plugin.pre.engine(), state);
         store.limiter(|s| &mut s.limits);
         // Yield to tokio at every epoch tick: deadlines and cancellation take effect within one.

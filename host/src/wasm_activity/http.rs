@@ -3,8 +3,11 @@
 
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
-/// Hooks that deny all outbound HTTP.
-pub(super) struct DenyOutbound;
+/// Hooks that deny all outbound HTTP, counting each refusal.
+pub(super) struct DenyOutbound {
+    pub(super) plugin: std::sync::Arc<str>,
+    pub(super) denied: prometheus::IntCounter,
+}
 
 type Sent = wasmtime_wasi_http::Result<(
     http::Response<WasiBody>,
@@ -18,7 +21,8 @@ impl WasiHttpHooks for DenyOutbound {
         _options: Option<RequestOptions>,
         _fut: Box<dyn Future<Output = Result<(), Error>> + Send>,
     ) -> Box<dyn Future<Output = Sent> + Send> {
-        tracing::warn!(uri = %request.uri(), "plugin's outbound HTTP request denied (no manifest grants outbound hosts)");
+        self.denied.inc();
+        tracing::warn!(plugin = %self.plugin, uri = %request.uri(), "plugin's outbound HTTP request denied (outbound HTTP is not grantable)");
         Box::new(async { Err(Error::HttpRequestDenied) })
     }
 }

@@ -154,6 +154,7 @@ pub struct WasmActivity {
     function: ExportedFunction,
     plugin_name: Arc<str>,
     metrics: HostMetrics,
+    denials: state::Denials,
 }
 
 impl Activity for WasmActivity {
@@ -167,6 +168,7 @@ impl Activity for WasmActivity {
             function: self.function.clone(),
             plugin_name: self.plugin_name.clone(),
             metrics: self.metrics.clone(),
+            denials: self.denials.clone(),
         };
         Box::pin(call.run(ctx, input))
     }
@@ -176,6 +178,7 @@ impl Activity for WasmActivity {
 pub fn register(set: &PluginSet, registry: &mut ActivityRegistry, metrics: &HostMetrics) {
     for plugin in &set.plugins {
         let name: Arc<str> = Arc::from(plugin.file.as_str());
+        let denials = state::Denials::new(metrics, &name);
         for f in &plugin.functions {
             registry.insert(
                 f.activity_type.clone(),
@@ -184,6 +187,7 @@ pub fn register(set: &PluginSet, registry: &mut ActivityRegistry, metrics: &Host
                     function: f.clone(),
                     plugin_name: name.clone(),
                     metrics: metrics.clone(),
+                    denials: denials.clone(),
                 }),
             );
         }

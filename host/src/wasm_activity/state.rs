@@ -32,12 +32,27 @@ pub struct Output {
     pub stderr: Captured,
 }
 
+/// Counters for what the sandbox refuses a plugin, resolved once per plugin.
+#[derive(Clone)]
+pub struct Denials {
+    pub http: prometheus::IntCounter,
+}
+
+impl Denials {
+    pub fn new(metrics: &crate::metrics::HostMetrics, plugin: &str) -> Self {
+        Denials {
+            http: metrics.sandbox_denials.with_label_values(&[plugin, "http"]),
+        }
+    }
+}
+
 impl ActivityState {
     /// A state granting exactly what `manifest` grants.
     pub fn new(
         plugin: Arc<str>,
         manifest: &Manifest,
         ctx: ActivityContext,
+        denials: &Denials,
     ) -> wasmtime::Result<(Self, Output)> {
         let out = Output {
             stdout: Captured::new(OUTPUT_CAPACITY),
@@ -56,8 +71,11 @@ impl ActivityState {
             };
             b.preopened_dir(&d.host, &d.guest, perms)?;
         }
-        // Sockets: WasiCtxBuilder allows no address by default; name lookups are off too.
-        b.allow_ip_name_lookup(false);
+        // Sockets: TCP and UDP are off (WasiCtxBuilder's default: creating a socket fails with
+        // access-denied before any OS socket exists), and so are name lookups.
+        b.allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false);
         let limits = StoreLimitsBuilder::new()
             .memory_size(usize::try_from(manifest.memory_limit).unwrap_or(usize::MAX))
             .trap_on_grow_failure(true)
@@ -66,7 +84,10 @@ impl ActivityState {
             ActivityState {
                 wasi: b.build(),
                 http: WasiHttpCtx::new(),
-                hooks: super::http::DenyOutbound,
+                hooks: super::http::DenyOutbound {
+                    plugin: plugin.clone(),
+                    denied: denials.http.clone(),
+                },
                 table: ResourceTable::new(),
                 limits,
                 ctx,

@@ -15,32 +15,82 @@ use wasm_worker::plugin::log::{Level, log};
 struct Plugin;
 
 impl Echo for Plugin {
-    fn echo_bool(v: bool) -> bool { v }
-    fn echo_s8(v: i8) -> i8 { v }
-    fn echo_u8(v: u8) -> u8 { v }
-    fn echo_s16(v: i16) -> i16 { v }
-    fn echo_u16(v: u16) -> u16 { v }
-    fn echo_s32(v: i32) -> i32 { v }
-    fn echo_u32(v: u32) -> u32 { v }
-    fn echo_s64(v: i64) -> i64 { v }
-    fn echo_u64(v: u64) -> u64 { v }
-    fn echo_f32(v: f32) -> f32 { v }
-    fn echo_f64(v: f64) -> f64 { v }
-    fn echo_char(v: char) -> char { v }
-    fn echo_string(v: String) -> String { v }
-    fn echo_list(v: Vec<u32>) -> Vec<u32> { v }
-    fn echo_bytes(v: Vec<u8>) -> Vec<u8> { v }
-    fn echo_point(v: Point) -> Point { v }
-    fn echo_tuple(v: (String, u8, bool)) -> (String, u8, bool) { v }
-    fn echo_option(v: Option<String>) -> Option<String> { v }
-    fn echo_result(v: Result<u32, String>) -> Result<u32, String> { v }
-    fn wrap_results(v: Vec<Result<u32, String>>) -> Vec<Result<u32, String>> { v }
-    fn echo_shape(v: Shape) -> Shape { v }
-    fn echo_color(v: Color) -> Color { v }
-    fn echo_perms(v: Perms) -> Perms { v }
-    fn add(a: i64, b: i64) -> i64 { a.wrapping_add(b) }
+    fn echo_bool(v: bool) -> bool {
+        v
+    }
+    fn echo_s8(v: i8) -> i8 {
+        v
+    }
+    fn echo_u8(v: u8) -> u8 {
+        v
+    }
+    fn echo_s16(v: i16) -> i16 {
+        v
+    }
+    fn echo_u16(v: u16) -> u16 {
+        v
+    }
+    fn echo_s32(v: i32) -> i32 {
+        v
+    }
+    fn echo_u32(v: u32) -> u32 {
+        v
+    }
+    fn echo_s64(v: i64) -> i64 {
+        v
+    }
+    fn echo_u64(v: u64) -> u64 {
+        v
+    }
+    fn echo_f32(v: f32) -> f32 {
+        v
+    }
+    fn echo_f64(v: f64) -> f64 {
+        v
+    }
+    fn echo_char(v: char) -> char {
+        v
+    }
+    fn echo_string(v: String) -> String {
+        v
+    }
+    fn echo_list(v: Vec<u32>) -> Vec<u32> {
+        v
+    }
+    fn echo_bytes(v: Vec<u8>) -> Vec<u8> {
+        v
+    }
+    fn echo_point(v: Point) -> Point {
+        v
+    }
+    fn echo_tuple(v: (String, u8, bool)) -> (String, u8, bool) {
+        v
+    }
+    fn echo_option(v: Option<String>) -> Option<String> {
+        v
+    }
+    fn echo_result(v: Result<u32, String>) -> Result<u32, String> {
+        v
+    }
+    fn wrap_results(v: Vec<Result<u32, String>>) -> Vec<Result<u32, String>> {
+        v
+    }
+    fn echo_shape(v: Shape) -> Shape {
+        v
+    }
+    fn echo_color(v: Color) -> Color {
+        v
+    }
+    fn echo_perms(v: Perms) -> Perms {
+        v
+    }
+    fn add(a: i64, b: i64) -> i64 {
+        a.wrapping_add(b)
+    }
     fn nothing() {}
-    fn raw_echo(p: Payload) -> Payload { p }
+    fn raw_echo(p: Payload) -> Payload {
+        p
+    }
 }
 
 impl Hostile for Plugin {
@@ -98,6 +148,38 @@ impl Hostile for Plugin {
             .map_err(|e| e.to_string())
     }
 
+    fn http_get(url: String) -> Result<String, String> {
+        use wasip2::http::outgoing_handler::handle;
+        use wasip2::http::types::{Fields, OutgoingRequest, Scheme};
+        let (scheme, rest) = url.split_once("://").ok_or("no scheme")?;
+        let (authority, path) = rest
+            .split_once('/')
+            .map_or((rest, "/".to_string()), |(a, p)| (a, format!("/{p}")));
+        let request = OutgoingRequest::new(Fields::new());
+        request
+            .set_scheme(Some(&if scheme == "https" {
+                Scheme::Https
+            } else {
+                Scheme::Http
+            }))
+            .map_err(|()| "bad scheme")?;
+        request
+            .set_authority(Some(authority))
+            .map_err(|()| "bad authority")?;
+        request
+            .set_path_with_query(Some(&path))
+            .map_err(|()| "bad path")?;
+        // Refused either at once or when the response future resolves.
+        let pending = handle(request, None).map_err(|e| format!("{e:?}"))?;
+        pending.subscribe().block();
+        match pending.get() {
+            Some(Ok(Ok(response))) => Ok(format!("status {}", response.status())),
+            Some(Ok(Err(e))) => Err(format!("{e:?}")),
+            Some(Err(())) => Err("response taken twice".to_string()),
+            None => Err("no response after the pollable was ready".to_string()),
+        }
+    }
+
     fn info_json() -> String {
         let i = activity::info();
         format!(
@@ -116,7 +198,9 @@ impl Hostile for Plugin {
             activity::heartbeat(Some(&details));
             return Err(format!("attempt {} fails on purpose", info.attempt));
         }
-        Ok(info.heartbeat_details.unwrap_or_else(|| "no details".into()))
+        Ok(info
+            .heartbeat_details
+            .unwrap_or_else(|| "no details".into()))
     }
 
     fn wait_for_cancel() -> String {
