@@ -149,3 +149,124 @@ async fn recovers_when_the_server_comes_back() {
     assert_eq!(outcome.json(), serde_json::json!("echo \"back\""));
     host.stop().await.expect("clean stop");
 }
+
+/// The server killed and restarted (same database) while workflows keep starting: the host
+/// reconnects by itself and every workflow whose start the server accepted completes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_started_workflow_completes_across_a_server_restart_mid_load() {
+    use crate::common::guests::{self, GREETING_WORKFLOW, HELLO_ACTIVITY, TEST_WORKFLOWS};
+    use crate::common::workflows::{ByName, client};
+    use temporalio_client::{WorkflowGetResultOptions, WorkflowStartOptions};
+
+    let port = common::free_port();
+    let db_dir = tempfile::tempdir().expect("tempdir");
+    let db = db_dir.path().join("temporal.db");
+    let address = format!("127.0.0.1:{port}");
+    let start_server = |db: std::path::PathBuf| {
+        tokio::task::spawn_blocking(move || DevServer::start_with_db(port, &db))
+    };
+    let server = start_server(db.clone()).await.expect("server");
+    let (config, plugins) = common::config(&address, "restart-load");
+    for (name, guest) in [
+        ("greeting_workflow.wasm", GREETING_WORKFLOW),
+        ("hello_activity.wasm", HELLO_ACTIVITY),
+        ("test_workflows.wasm", TEST_WORKFLOWS),
+    ] {
+        std::fs::write(plugins.path().join(name), guests::bytes(guest)).expect("plugin");
+    }
+    let queue = config.task_queue.clone();
+    let host = Host::new(config).start().await.expect("host starts");
+    let addr = host.metrics_addr();
+    wait_ready(addr).await;
+    // One run is certainly in flight across the restart: it waits for a signal sent after.
+    let waiting = common::unique("waiting");
+    crate::hot_swap::start_waiting(&client(&address).await, &queue, &waiting, "before").await;
+
+    // Steady starts; a start refused while the server is down is retried, so every name is
+    // started exactly once the server accepts it.
+    const RUNS: usize = 30;
+    let load = {
+        let (address, queue) = (address.clone(), queue.clone());
+        tokio::spawn(async move {
+            let client = client(&address).await;
+            let mut started = Vec::new();
+            for i in 0..RUNS {
+                let name = format!("r{i}");
+                let id = common::unique("restart");
+                loop {
+                    let start = client.start_workflow(
+                        ByName("GreetingWorkflow"),
+                        serde_json::json!(name),
+                        WorkflowStartOptions::new(&queue, &id).build(),
+                    );
+                    match tokio::time::timeout(Duration::from_secs(5), start).await {
+                        Ok(Ok(handle)) => {
+                            started.push((name, id, handle));
+                            break;
+                        }
+                        _ => tokio::time::sleep(Duration::from_millis(250)).await,
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            started
+        })
+    };
+    // Kill the server once some runs have started (and some finished), mid-stream.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    drop(server);
+    eventually(
+        Duration::from_secs(20),
+        "/readyz to report the lost server",
+        || async move { (http_get(addr, "/readyz").await.0 == 503).then_some(()) },
+    )
+    .await;
+    let _server = start_server(db).await.expect("server restarts");
+    let started = load.await.expect("load task");
+    assert_eq!(started.len(), RUNS);
+    wait_ready(addr).await;
+
+    let client = client(&address).await;
+    let handle = client.get_workflow_handle::<test_workflows::SignalQueryWorkflow>(&waiting);
+    handle
+        .signal(
+            test_workflows::SignalQueryWorkflow::finish,
+            "after".to_string(),
+            Default::default(),
+        )
+        .await
+        .expect("signal after the restart");
+    // The restarted dev server holds versioned polls for about a minute (see above).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(180);
+    for (name, id, handle) in &started {
+        let result = loop {
+            let get = handle.get_result(WorkflowGetResultOptions::default());
+            match tokio::time::timeout(Duration::from_secs(30), get).await {
+                Ok(Ok(value)) => break value,
+                other => assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "run {id} ({name}) did not finish after the restart: {other:?}"
+                ),
+            }
+        };
+        assert_eq!(
+            result,
+            serde_json::json!(format!("Hello, {name}!")),
+            "run {id}"
+        );
+    }
+    let result = tokio::time::timeout(
+        Duration::from_secs(180),
+        handle.get_result(WorkflowGetResultOptions::default()),
+    )
+    .await
+    .expect("the waiting run finishes after the restart")
+    .expect("result");
+    assert!(result.ends_with("finished with after"), "{result}");
+    let (_, metrics) = http_get(addr, "/metrics").await;
+    assert!(
+        !metrics.contains("wasm_worker_workflow_task_failures_total{"),
+        "no workflow task failed: {metrics}"
+    );
+    host.stop().await.expect("clean stop");
+}

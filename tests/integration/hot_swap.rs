@@ -94,7 +94,7 @@ async fn swap_in(dir: &Path, addr: SocketAddr, name: &str, bytes: &[u8], old: &s
 }
 
 /// Starts `SignalQueryWorkflow(first)` as `id` and waits until it waits for its signal.
-async fn start_waiting(client: &Client, queue: &str, id: &str, first: &str) {
+pub async fn start_waiting(client: &Client, queue: &str, id: &str, first: &str) {
     client
         .start_workflow(
             SignalQueryWorkflow::run,
