@@ -56,6 +56,21 @@ def wait_current_change(port: int, old: str, timeout: float = 120.0) -> tuple[st
     raise bench.BenchError(f"no new current build after {timeout}s")
 
 
+def wait_propagated(port: int, build: str, timeout: float = 60.0) -> None:
+    """Until the server reports the routing change to `build` in every partition: a swap
+    measured right after another would otherwise wait for the previous one's propagation."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        try:
+            routing = status(port).get("routing") or {}
+        except OSError:
+            routing = {}
+        if routing.get("build_id") == build and routing.get("propagated"):
+            return
+        time.sleep(0.05)
+    raise bench.BenchError(f"routing to {build} not propagated after {timeout}s")
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--rounds", type=int, default=5)
@@ -104,9 +119,11 @@ def main() -> int:
             # The first add compiles bench_workflows.wasm; later adds and every removal are
             # sets whose components are all compiled already (memory and disk cache).
             build = current(port)
+            wait_propagated(port, build)
             publish(extra, folder, "bench_workflows.wasm")
             build, t = wait_current_change(port, build)
             (cold if i == 0 else warm).append(t)
+            wait_propagated(port, build)
             (folder / "bench_workflows.wasm").unlink()
             build, t = wait_current_change(port, build)
             warm.append(t)
@@ -133,7 +150,8 @@ PHASES = [
     ("load_ms", "load: read, validate, compile or cache hit"),
     ("start_ms", "start the generation's core worker"),
     ("registered_ms", "server: version registered (both task-queue types)"),
-    ("routed_ms", "server: registered + SetCurrentVersion + propagation"),
+    ("routed_ms", "server: registered + SetCurrentVersion accepted"),
+    ("propagated_ms", "server: routing reached every partition (after current)"),
     ("swap_ms", "request -> current (host's own figure)"),
 ]
 
@@ -141,6 +159,7 @@ PHASES = [
 def print_phases(log: Path) -> None:
     swaps: list[dict[str, float]] = []
     routed: list[dict[str, float]] = []
+    propagated: list[dict[str, float]] = []
     for line in log.read_text(errors="replace").splitlines():
         try:
             event = json.loads(line)
@@ -150,8 +169,10 @@ def print_phases(log: Path) -> None:
             swaps.append(event)
         elif event.get("message") == "deployment version is current" and "registered_ms" in event:
             routed.append(event)
-    # The first "deployment version is current" is the start-up, not a swap.
-    routed = routed[1:]
+        elif event.get("message") == "routing change reached every task-queue partition":
+            propagated.append(event)
+    # The first of each is the start-up, not a swap.
+    routed, propagated = routed[1:], propagated[1:]
     if not swaps:
         return
     print()
@@ -159,7 +180,9 @@ def print_phases(log: Path) -> None:
     print("| phase | median ms | max ms |")
     print("|---|---|---|")
     for key, what in PHASES:
-        source = routed if key in ("registered_ms", "routed_ms") else swaps
+        source = {"registered_ms": routed, "routed_ms": routed, "propagated_ms": propagated}.get(
+            key, swaps
+        )
         values = [float(e[key]) for e in source if key in e]
         if values:
             print(f"| {what} | {statistics.median(values):.0f} | {max(values):.0f} |")

@@ -127,8 +127,8 @@ pub async fn set_ramping(
 }
 
 /// Runs the routing change `call` until it succeeds, retrying while the server does not know
-/// the version yet (NotFound until the first poll reaches it) or is briefly unavailable, then
-/// waits for the change to propagate. `Outcome::Current` means the change is in effect.
+/// the version yet (NotFound until the first poll reaches it) or is briefly unavailable.
+/// `Outcome::Current` means the server accepted the change (see [`wait_propagated`]).
 async fn change_routing<F, Fut>(
     d: Deployment<'_>,
     build_id: &str,
@@ -142,22 +142,8 @@ where
 {
     let started = tokio::time::Instant::now();
     loop {
-        let attempt = tokio::time::Instant::now();
         let status = match call().await {
-            Ok(()) => {
-                let accepted_ms = attempt.elapsed().as_millis();
-                let propagating = tokio::time::Instant::now();
-                wait_propagated(d, cancel).await;
-                tracing::debug!(
-                    deployment = d.name,
-                    build_id,
-                    what,
-                    accepted_ms,
-                    propagated_ms = propagating.elapsed().as_millis(),
-                    "routing change in effect"
-                );
-                return Ok(Outcome::Current);
-            }
+            Ok(()) => return Ok(Outcome::Current),
             Err(s) => s,
         };
         match status.code() {
@@ -238,13 +224,18 @@ async fn wait_registered(d: Deployment<'_>, build_id: &str, cancel: &Cancellatio
 }
 
 /// Longest wait for a routing change to reach every task-queue partition.
-const PROPAGATION_WAIT: Duration = Duration::from_secs(10);
+const PROPAGATION_WAIT: Duration = Duration::from_secs(60);
 
-/// Waits until the server reports the deployment's routing change propagated to its task
-/// queues: before that, matching may still hand the next task of an auto-upgrade run (or a new
-/// run) to the old version, and "current" on `/status` would promise more than is true. A
-/// server that does not report the state (older ones) or does not answer is not waited for.
-async fn wait_propagated(d: Deployment<'_>, cancel: &CancellationToken) {
+/// Waits until the server reports the deployment's last routing change propagated to every
+/// task-queue partition; false if it did not within [`PROPAGATION_WAIT`] or on cancellation.
+///
+/// A routing change takes effect as soon as the server accepts it, partition by partition:
+/// until all have it, some new runs (and the next tasks of auto-upgrade runs) may still go to
+/// the previous version — which keeps polling while it drains, so nothing waits on it. The
+/// host therefore reports a version current when the server accepted it and tracks this
+/// separately (`/status` `routing.propagated`). On the dev server the answer takes ~1 s: the
+/// describe call is a query that waits for the deployment workflow's pending work.
+pub async fn wait_propagated(d: Deployment<'_>, cancel: &CancellationToken) -> bool {
     let started = tokio::time::Instant::now();
     while started.elapsed() < PROPAGATION_WAIT {
         let request = DescribeWorkerDeploymentRequest {
@@ -259,16 +250,20 @@ async fn wait_propagated(d: Deployment<'_>, cancel: &CancellationToken) {
             .ok()
             .and_then(|r| r.into_inner().worker_deployment_info)
             .map(|i| i.routing_config_update_state());
-        if state != Some(RoutingConfigUpdateState::InProgress) {
-            return;
+        if matches!(
+            state,
+            Some(RoutingConfigUpdateState::Completed | RoutingConfigUpdateState::Unspecified)
+        ) {
+            return true;
         }
         tokio::select! {
             () = tokio::time::sleep(RETRY_EVERY) => {}
-            () = cancel.cancelled() => return,
+            () = cancel.cancelled() => return false,
         }
     }
     tracing::warn!(
         deployment = d.name,
         "the server still reports the routing change in progress after {PROPAGATION_WAIT:?}"
     );
+    false
 }

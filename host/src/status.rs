@@ -71,6 +71,18 @@ pub struct RollbackStatus {
     pub at_unix: u64,
 }
 
+/// The last routing change the server accepted, and whether it reached every partition.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoutingStatus {
+    /// `current` or `ramping` (or `unramped` when a ramp was removed).
+    pub change: &'static str,
+    pub build_id: String,
+    /// True once the server reports every task-queue partition updated. Before, some new runs
+    /// (and the next tasks of auto-upgrade runs) may still go to the previous version, which
+    /// keeps polling while it drains.
+    pub propagated: bool,
+}
+
 /// The whole document.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Status {
@@ -78,6 +90,7 @@ pub struct Status {
     pub generations: Vec<GenerationStatus>,
     pub last_load_error: Option<LoadErrorStatus>,
     pub last_rollback: Option<RollbackStatus>,
+    pub routing: Option<RoutingStatus>,
 }
 
 /// Shared, updated in place.

@@ -66,6 +66,20 @@ pub fn render(addr: SocketAddr, doc: &Value) -> String {
             }
         }
     }
+    if let Some(r) = doc["routing"].as_object() {
+        let state = if r.get("propagated").and_then(serde_json::Value::as_bool) == Some(true) {
+            "reached every task-queue partition"
+        } else {
+            "still spreading to the task-queue partitions (some new runs may go to the previous version)"
+        };
+        let _ = writeln!(
+            out,
+            "
+routing: {} {}: {state}",
+            text(&r["change"]),
+            text(&r["build_id"])
+        );
+    }
     if let Some(errors) = doc["last_load_error"]["errors"].as_array() {
         let _ = writeln!(
             out,
@@ -93,7 +107,8 @@ mod tests {
                 ]},
                 {"build_id": "v1.0.0-bbbb", "state": "draining", "plugins": []}
             ],
-            "last_load_error": {"at_unix": 1, "errors": ["plugin broken.wasm: not a component"]}
+            "last_load_error": {"at_unix": 1, "errors": ["plugin broken.wasm: not a component"]},
+            "routing": {"change": "current", "build_id": "v1.0.0-aaaa", "propagated": true}
         });
         let text = render(SocketAddr::from(([127, 0, 0, 1], 8078)), &doc);
         assert!(
@@ -102,6 +117,10 @@ mod tests {
         );
         assert!(text.contains("\nv1.0.0-aaaa  current\n  hello_activity.wasm  sha256:0123456789ab  activities\n    greet_activity: func(name: string) -> string\n"), "{text}");
         assert!(text.contains("\nv1.0.0-bbbb  draining\n"), "{text}");
+        assert!(
+            text.contains("\nrouting: current v1.0.0-aaaa: reached every task-queue partition\n"),
+            "{text}"
+        );
         assert!(
             text.contains("  plugin broken.wasm: not a component\n"),
             "{text}"

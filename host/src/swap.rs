@@ -40,7 +40,7 @@ pub struct Env<'a> {
     pub core: &'a CoreRuntime,
     pub connection: &'a Connection,
     pub metrics: &'a HostMetrics,
-    pub board: &'a StatusBoard,
+    pub board: &'a Arc<StatusBoard>,
     pub plugins: &'a Arc<PluginRuntime>,
     pub native: &'a ActivityRegistry,
     pub stop: &'a CancellationToken,
@@ -61,6 +61,8 @@ pub struct Rollout {
     versioned: bool,
     /// Generations shutting down in the background (their in-flight tasks finishing).
     stopping: Vec<tokio::task::JoinHandle<()>>,
+    /// Watches the last routing change spread to every partition (for `/status`).
+    propagation: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Rollout {
@@ -84,7 +86,7 @@ impl Rollout {
                 false
             }
         };
-        let rollout = Rollout {
+        let mut rollout = Rollout {
             current,
             ramping: None,
             draining: Vec::new(),
@@ -93,7 +95,12 @@ impl Rollout {
             drained: std::collections::VecDeque::new(),
             versioned,
             stopping: Vec::new(),
+            propagation: None,
         };
+        if versioned {
+            let build_id = rollout.current.build_id.clone();
+            rollout.track_propagation(env, "current", build_id);
+        }
         rollout.publish(env);
         Ok(rollout)
     }
@@ -215,6 +222,9 @@ impl Rollout {
                 return;
             }
         }
+        if self.versioned {
+            self.track_propagation(env, "current", next.build_id.clone());
+        }
         let mut old = std::mem::replace(&mut self.current, next);
         env.metrics.swaps.with_label_values(&["ok"]).inc();
         env.metrics
@@ -275,6 +285,7 @@ impl Rollout {
             swap_ms = requested.elapsed().as_millis(),
             "new plugin set is ramping"
         );
+        self.track_propagation(env, "ramping", next.build_id.clone());
         env.metrics.swaps.with_label_values(&["ramping"]).inc();
         env.metrics
             .swap_seconds
@@ -288,8 +299,16 @@ impl Rollout {
 
     /// Removes the ramp from the server and drains `ramping` (its pinned runs finish on it).
     async fn end_ramp(&mut self, env: &Env<'_>, mut ramping: Generation) {
-        if let Err(e) = deployment::set_ramping(deployment_of(env), None, env.stop).await {
-            tracing::error!(error = %format!("{e:#}"), build_id = %ramping.build_id, "removing the ramp failed; the server may still send it new runs");
+        match deployment::set_ramping(deployment_of(env), None, env.stop).await {
+            Ok(Outcome::Current) => {
+                self.track_propagation(env, "unramped", ramping.build_id.clone());
+            }
+            Ok(Outcome::Unsupported(why)) => {
+                tracing::error!(reason = %why, build_id = %ramping.build_id, "the server refused to remove the ramp; it may still send it new runs");
+            }
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), build_id = %ramping.build_id, "removing the ramp failed; the server may still send it new runs");
+            }
         }
         ramping.draining_since = Some(Instant::now());
         self.draining.push(ramping);
@@ -327,6 +346,7 @@ impl Rollout {
                 let Some((promoted, _)) = self.ramping.take() else {
                     return;
                 };
+                self.track_propagation(env, "current", build_id.clone());
                 let mut old = std::mem::replace(&mut self.current, promoted);
                 tracing::info!(from = %old.build_id, to = %build_id, runs_completed = counts.runs_completed, failed = counts.failed, "ramping version promoted to current");
                 env.metrics.swaps.with_label_values(&["promoted"]).inc();
@@ -385,8 +405,55 @@ impl Rollout {
         self.stopping.retain(|t| !t.is_finished());
     }
 
+    /// Records the routing change the server just accepted on `/status` and watches, in the
+    /// background, for it to reach every task-queue partition (a newer change replaces the
+    /// watch).
+    fn track_propagation(&mut self, env: &Env<'_>, change: &'static str, build_id: String) {
+        if let Some(previous) = self.propagation.take() {
+            previous.abort();
+        }
+        env.board.update(|s| {
+            s.routing = Some(crate::status::RoutingStatus {
+                change,
+                build_id: build_id.clone(),
+                propagated: false,
+            });
+        });
+        let (connection, board, stop) =
+            (env.connection.clone(), env.board.clone(), env.stop.clone());
+        let (namespace, name) = (
+            env.config.namespace.clone(),
+            env.config.deployment_name.clone(),
+        );
+        self.propagation = Some(tokio::spawn(async move {
+            let started = Instant::now();
+            let d = deployment::Deployment {
+                connection: &connection,
+                namespace: &namespace,
+                name: &name,
+                task_queue: "",
+            };
+            if deployment::wait_propagated(d, &stop).await {
+                tracing::info!(
+                    change,
+                    %build_id,
+                    propagated_ms = started.elapsed().as_millis(),
+                    "routing change reached every task-queue partition"
+                );
+                board.update(|s| {
+                    if let Some(r) = s.routing.as_mut().filter(|r| r.build_id == build_id) {
+                        r.propagated = true;
+                    }
+                });
+            }
+        }));
+    }
+
     /// Stops every generation, concurrently.
     pub async fn shutdown(self) {
+        if let Some(p) = &self.propagation {
+            p.abort();
+        }
         let all = std::iter::once(self.current)
             .chain(self.ramping.map(|(g, _)| g))
             .chain(self.draining)

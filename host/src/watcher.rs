@@ -13,9 +13,9 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::mpsc;
 
 /// Quiet time after the last event before a reload is considered.
-const DEBOUNCE: Duration = Duration::from_millis(100);
+const DEBOUNCE: Duration = Duration::from_millis(50);
 /// How long the folder's files must stay unchanged before the reload is requested.
-const SETTLE: Duration = Duration::from_millis(100);
+const SETTLE: Duration = Duration::from_millis(50);
 
 /// Keeps the watch alive; dropping it stops watching.
 pub struct Watcher {

@@ -81,16 +81,33 @@ pub async fn pinned_build(client: &Client, id: &str) -> String {
 /// Publishes `name` into `dir` and waits for a build other than `old` to become current.
 async fn swap_in(dir: &Path, addr: SocketAddr, name: &str, bytes: &[u8], old: &str) -> String {
     publish(dir, name, bytes);
-    eventually(
+    let current = eventually(
         Duration::from_secs(60),
         "a new current build",
         || async move {
-            let (current, draining) = generations(addr).await;
-            (current != old && !current.is_empty()).then_some((current, draining))
+            let (current, _) = generations(addr).await;
+            (current != old && !current.is_empty()).then_some(current)
         },
     )
-    .await
-    .0
+    .await;
+    routed(addr, &current).await;
+    current
+}
+
+/// Waits until the server reports the routing change to `build_id` in every task-queue
+/// partition (`/status` `routing.propagated`): from then on, new runs and auto-upgrade tasks
+/// go to it.
+pub async fn routed(addr: SocketAddr, build_id: &str) {
+    eventually(
+        Duration::from_secs(60),
+        "the routing change to reach every partition",
+        || async move {
+            let s = status(addr).await;
+            let r = &s["routing"];
+            (r["build_id"] == build_id && r["propagated"] == true).then_some(())
+        },
+    )
+    .await;
 }
 
 /// Starts `SignalQueryWorkflow(first)` as `id` and waits until it waits for its signal.
