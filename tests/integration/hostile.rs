@@ -402,3 +402,71 @@ async fn outbound_http_and_sockets_are_refused_named_and_counted() {
     still_serving(&host, &queue).await;
     host.stop().await.expect("stop");
 }
+
+/// A FIFO would block a loader that just reads it — and with it every later swap. Files that
+/// are not regular files are refused by name, and the loader goes on working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fifo_or_folder_named_like_a_plugin_is_refused_without_blocking_the_loader() {
+    let (host, queue, dir) = plugin_host(
+        &[("hello_activity.wasm", guests::bytes(HELLO_ACTIVITY))],
+        &[],
+    )
+    .await;
+    let addr = host.metrics_addr();
+    let fifo = dir.path().join("hello_activity.toml");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("running mkfifo");
+    assert!(made.success(), "mkfifo failed");
+    std::fs::create_dir(dir.path().join("folder.wasm")).expect("a folder named .wasm");
+    let errors = eventually(
+        Duration::from_secs(30),
+        "both refusals on /status",
+        || async move {
+            let s = crate::hot_swap::status(addr).await;
+            let errors: Vec<String> = s["last_load_error"]["errors"]
+                .as_array()?
+                .iter()
+                .filter_map(|e| e.as_str().map(str::to_string))
+                .collect();
+            (errors.len() == 2).then_some(errors)
+        },
+    )
+    .await;
+    assert!(
+        errors.iter().any(|e| e.contains("folder.wasm")
+            && e.contains("not a regular file (a folder, FIFO or device)")),
+        "{errors:?}"
+    );
+    assert!(
+        errors.iter().any(|e| e.contains("hello_activity.toml")
+            && e.contains("not a regular file (a folder, FIFO or device)")),
+        "{errors:?}"
+    );
+    still_serving_greetings(&queue).await;
+    assert_eq!(http_get(addr, "/readyz").await.0, 200);
+
+    // The loader is not stuck: removing both is seen, and the error clears.
+    std::fs::remove_file(&fifo).expect("remove the FIFO");
+    std::fs::remove_dir(dir.path().join("folder.wasm")).expect("remove the folder");
+    eventually(
+        Duration::from_secs(30),
+        "the error to clear",
+        || async move {
+            let s = crate::hot_swap::status(addr).await;
+            s["last_load_error"].is_null().then_some(())
+        },
+    )
+    .await;
+    host.stop().await.expect("stop");
+}
+
+async fn still_serving_greetings(queue: &str) {
+    let out = run(
+        queue,
+        Call::new("greet_activity", queue).json(json!("still here")),
+    )
+    .await;
+    assert_eq!(out.json(), json!("Hello, still here!"));
+}

@@ -39,6 +39,11 @@ const CORE_VERSION: [u8; 4] = [0x01, 0x00, 0x00, 0x00];
 
 /// Loads `path`; the error is the reason, for a message that also names the file.
 pub fn load(runtime: &PluginRuntime, path: &Path, plugins_dir: &Path) -> Result<Loaded, String> {
+    // Checked before reading: a FIFO would block the loader (and every later swap) forever.
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read the file: {e}"))?;
+    if !meta.is_file() {
+        return Err("not a regular file (a folder, FIFO or device)".to_string());
+    }
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read the file: {e}"))?;
     check_header(&bytes)?;
     let manifest_path = path.with_extension("toml");

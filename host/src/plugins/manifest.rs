@@ -101,6 +101,14 @@ impl Default for Manifest {
 impl Manifest {
     /// Reads `path` if it exists; `Ok(None)` when there is no manifest. Errors name the field.
     pub fn load(path: &Path, plugins_dir: &Path) -> Result<Option<Manifest>, String> {
+        match std::fs::metadata(path) {
+            Ok(m) if !m.is_file() => {
+                // A FIFO would block the loader forever; a folder or device is a mistake.
+                return Err("not a regular file (a folder, FIFO or device)".to_string());
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            _ => {}
+        }
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),

@@ -121,7 +121,7 @@ fn wasm_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "wasm") && p.is_file())
+        .filter(|p| p.extension().is_some_and(|e| e == "wasm"))
         .collect();
     files.sort();
     Ok(files)
