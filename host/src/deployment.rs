@@ -235,15 +235,21 @@ const PROPAGATION_WAIT: Duration = Duration::from_secs(60);
 /// host therefore reports a version current when the server accepted it and tracks this
 /// separately (`/status` `routing.propagated`). On the dev server the answer takes ~1 s: the
 /// describe call is a query that waits for the deployment workflow's pending work.
-pub async fn wait_propagated(d: Deployment<'_>, cancel: &CancellationToken) -> bool {
+///
+/// Takes the connection and names by value: it runs in a background task.
+pub async fn wait_propagated(
+    connection: Connection,
+    namespace: String,
+    name: String,
+    cancel: CancellationToken,
+) -> bool {
     let started = tokio::time::Instant::now();
     while started.elapsed() < PROPAGATION_WAIT {
         let request = DescribeWorkerDeploymentRequest {
-            namespace: d.namespace.to_string(),
-            deployment_name: d.name.to_string(),
+            namespace: namespace.clone(),
+            deployment_name: name.clone(),
         };
-        let state = d
-            .connection
+        let state = connection
             .workflow_service()
             .describe_worker_deployment(Request::new(request))
             .await
@@ -262,7 +268,7 @@ pub async fn wait_propagated(d: Deployment<'_>, cancel: &CancellationToken) -> b
         }
     }
     tracing::warn!(
-        deployment = d.name,
+        deployment = name,
         "the server still reports the routing change in progress after {PROPAGATION_WAIT:?}"
     );
     false

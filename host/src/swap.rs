@@ -419,21 +419,16 @@ impl Rollout {
                 propagated: false,
             });
         });
-        let (connection, board, stop) =
-            (env.connection.clone(), env.board.clone(), env.stop.clone());
-        let (namespace, name) = (
+        let board = env.board.clone();
+        let watch = deployment::wait_propagated(
+            env.connection.clone(),
             env.config.namespace.clone(),
             env.config.deployment_name.clone(),
+            env.stop.clone(),
         );
         self.propagation = Some(tokio::spawn(async move {
             let started = Instant::now();
-            let d = deployment::Deployment {
-                connection: &connection,
-                namespace: &namespace,
-                name: &name,
-                task_queue: "",
-            };
-            if deployment::wait_propagated(d, &stop).await {
+            if watch.await {
                 tracing::info!(
                     change,
                     %build_id,
