@@ -167,17 +167,14 @@ impl Rollout {
             env.metrics.swaps.with_label_values(&["refused"]).inc();
             return;
         }
-        let next = match self
+        let mut next = match self
             .draining
             .iter()
             .position(|g| g.build_id == prepared.build_id)
         {
-            // A revert to a version that is still polling: no new worker needed.
-            Some(i) => {
-                let mut g = self.draining.remove(i);
-                g.draining_since = None;
-                g
-            }
+            // A revert to a version that is still polling: no new worker needed. It keeps its
+            // `draining_since` until the swap succeeds (a failed swap gives it back).
+            Some(i) => self.draining.remove(i),
             None => match Generation::start(
                 prepared,
                 env.core,
@@ -212,16 +209,17 @@ impl Rollout {
             Ok(Outcome::Unsupported(why)) => {
                 tracing::error!(reason = %why, build_id = %next.build_id, "the server refused to make the new version current; keeping the current one");
                 env.metrics.swaps.with_label_values(&["failed"]).inc();
-                next.shutdown().await;
+                self.abandon(next).await;
                 return;
             }
             Err(e) => {
                 tracing::error!(error = %format!("{e:#}"), build_id = %next.build_id, "making the new version current failed; keeping the current one");
                 env.metrics.swaps.with_label_values(&["failed"]).inc();
-                next.shutdown().await;
+                self.abandon(next).await;
                 return;
             }
         }
+        next.draining_since = None;
         if self.versioned {
             self.track_propagation(env, "current", next.build_id.clone());
         }
@@ -258,7 +256,7 @@ impl Rollout {
     async fn start_ramp(
         &mut self,
         env: &Env<'_>,
-        next: Generation,
+        mut next: Generation,
         percent: f32,
         requested: Instant,
     ) {
@@ -268,16 +266,17 @@ impl Rollout {
             Ok(Outcome::Unsupported(why)) => {
                 tracing::error!(reason = %why, build_id = %next.build_id, "the server refused the ramp; keeping the current version");
                 env.metrics.swaps.with_label_values(&["failed"]).inc();
-                next.shutdown().await;
+                self.abandon(next).await;
                 return;
             }
             Err(e) => {
                 tracing::error!(error = %format!("{e:#}"), build_id = %next.build_id, "ramping the new version failed; keeping the current one");
                 env.metrics.swaps.with_label_values(&["failed"]).inc();
-                next.shutdown().await;
+                self.abandon(next).await;
                 return;
             }
         }
+        next.draining_since = None;
         tracing::info!(
             build_id = %next.build_id,
             current = %self.current.build_id,
@@ -295,6 +294,16 @@ impl Rollout {
             self.draining.push(previous);
         }
         self.publish(env);
+    }
+
+    /// After a failed swap: a generation revived from `draining` goes back to draining (its
+    /// pinned runs still need it); a new one stops.
+    async fn abandon(&mut self, next: Generation) {
+        if next.draining_since.is_some() {
+            self.draining.push(next);
+        } else {
+            next.shutdown().await;
+        }
     }
 
     /// Removes the ramp from the server and drains `ramping` (its pinned runs finish on it).
