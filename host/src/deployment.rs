@@ -9,7 +9,9 @@
 use std::time::Duration;
 use temporalio_client::Connection;
 use temporalio_client::tonic::{Code, Request};
-use temporalio_common::protos::temporal::api::deployment::v1::WorkerDeploymentVersion;
+use temporalio_common::protos::temporal::api::deployment::v1::{
+    WorkerDeploymentVersion, WorkerDeploymentVersionInfo,
+};
 use temporalio_common::protos::temporal::api::enums::v1::{
     RoutingConfigUpdateState, TaskQueueType,
 };
@@ -172,14 +174,11 @@ where
     }
 }
 
-/// Waits until the server lists `build_id`'s version on the host's task queue for both
-/// workflow and activity tasks. A version registers each type with its first poll of that
-/// type, and the server refuses to route to a version that lacks a type the current version
-/// has ("missing active task queues"), so asking before both polls arrived fails the swap.
-/// Bounded by [`REGISTRATION_WAIT`]; a server that cannot describe versions is not waited for
-/// (the routing call then says what is wrong).
-async fn wait_registered(d: Deployment<'_>, build_id: &str, cancel: &CancellationToken) {
-    let started = tokio::time::Instant::now();
+/// What the server knows of `build_id`'s version (`None` when it answers without it).
+pub async fn describe_version(
+    d: Deployment<'_>,
+    build_id: &str,
+) -> Result<Option<WorkerDeploymentVersionInfo>, temporalio_client::tonic::Status> {
     let request = DescribeWorkerDeploymentVersionRequest {
         namespace: d.namespace.to_string(),
         deployment_version: Some(WorkerDeploymentVersion {
@@ -188,19 +187,26 @@ async fn wait_registered(d: Deployment<'_>, build_id: &str, cancel: &Cancellatio
         }),
         ..Default::default()
     };
+    d.connection
+        .workflow_service()
+        .describe_worker_deployment_version(Request::new(request))
+        .await
+        .map(|r| r.into_inner().worker_deployment_version_info)
+}
+
+/// Waits until the server lists `build_id`'s version on the host's task queue for both
+/// workflow and activity tasks. A version registers each type with its first poll of that
+/// type, and the server refuses to route to a version that lacks a type the current version
+/// has ("missing active task queues"), so asking before both polls arrived fails the swap.
+/// Bounded by [`REGISTRATION_WAIT`]; a server that cannot describe versions is not waited for
+/// (the routing call then says what is wrong).
+async fn wait_registered(d: Deployment<'_>, build_id: &str, cancel: &CancellationToken) {
+    let started = tokio::time::Instant::now();
     while started.elapsed() < REGISTRATION_WAIT {
-        let answer = d
-            .connection
-            .workflow_service()
-            .describe_worker_deployment_version(Request::new(request.clone()))
-            .await;
+        let answer = describe_version(d, build_id).await;
         match answer {
-            Ok(resp) => {
-                let queues = resp
-                    .into_inner()
-                    .worker_deployment_version_info
-                    .map(|i| i.task_queue_infos)
-                    .unwrap_or_default();
+            Ok(info) => {
+                let queues = info.map(|i| i.task_queue_infos).unwrap_or_default();
                 let has = |t: TaskQueueType| {
                     queues
                         .iter()

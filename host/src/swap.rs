@@ -27,10 +27,7 @@ use crate::wasm_activity::PluginRuntime;
 use std::sync::Arc;
 use std::time::Instant;
 use temporalio_client::Connection;
-use temporalio_client::tonic::Request;
-use temporalio_common::protos::temporal::api::deployment::v1::WorkerDeploymentVersion;
 use temporalio_common::protos::temporal::api::enums::v1::VersionDrainageStatus;
-use temporalio_common::protos::temporal::api::workflowservice::v1::DescribeWorkerDeploymentVersionRequest;
 use temporalio_sdk_core::CoreRuntime;
 use tokio_util::sync::CancellationToken;
 
@@ -520,24 +517,14 @@ async fn make_current(env: &Env<'_>, build_id: &str) -> anyhow::Result<Outcome> 
 
 /// Whether the server reports `build_id`'s version drained (no open pinned workflows).
 async fn drained(env: &Env<'_>, build_id: &str) -> bool {
-    let request = DescribeWorkerDeploymentVersionRequest {
-        namespace: env.config.namespace.clone(),
-        deployment_version: Some(WorkerDeploymentVersion {
-            deployment_name: env.config.deployment_name.clone(),
-            build_id: build_id.to_string(),
-        }),
-        ..Default::default()
-    };
-    let mut service = env.connection.workflow_service();
-    let call = service.describe_worker_deployment_version(Request::new(request));
+    let call = deployment::describe_version(deployment_of(env), build_id);
     // Bounded: a slow server must not stall the supervisor (and with it reloads and shutdown).
     let Ok(answer) = tokio::time::timeout(std::time::Duration::from_secs(5), call).await else {
         tracing::debug!(%build_id, "describing a draining version timed out");
         return false;
     };
     match answer {
-        Ok(resp) => {
-            let info = resp.into_inner().worker_deployment_version_info;
+        Ok(info) => {
             let status = info.and_then(|i| i.drainage_info).map(|d| d.status());
             tracing::debug!(%build_id, ?status, "drainage of a replaced version");
             status == Some(VersionDrainageStatus::Drained)
