@@ -7,12 +7,9 @@
 mod common;
 
 use common::{load, plugins_dir, start, tokio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wasm_worker::compile_cache::CompileCache;
-use wasm_worker::config::Versioning;
 use wasm_worker::engine::{PoolSize, plugin_engine};
-use wasm_worker::wasm_workflow::Workflows;
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -89,14 +86,7 @@ fn main() {
                 workflow_runs: runs + 8,
             },
         );
-        let workflows = Workflows::new(
-            &set.workflows,
-            "default",
-            "bench",
-            Versioning::Pinned,
-            Arc::default(),
-            &metrics,
-        );
+        let workflows = common::workflows(&set, &metrics);
         let rt = tokio();
         // One run first, so the growth measured is per run, not the first run's set-up.
         rt.block_on(workflows.handle(start("warm")))

@@ -18,9 +18,7 @@ use temporalio_common::protos::coresdk::workflow_activation::{
 };
 use tokio_util::sync::CancellationToken;
 use wasm_worker::activity::{ActivityContext, ActivityInfo, ActivityRegistry};
-use wasm_worker::config::Versioning;
 use wasm_worker::engine::PoolSize;
-use wasm_worker::wasm_workflow::Workflows;
 
 fn context(activity_type: &str) -> ActivityContext {
     ActivityContext::new(
@@ -86,14 +84,7 @@ fn workflow_activations(c: &mut Criterion) {
         workflow_runs: 64,
     };
     let (_runtime, set, metrics) = load(&["greeting_workflow.wasm"], pool);
-    let workflows = Workflows::new(
-        &set.workflows,
-        "default",
-        "bench",
-        Versioning::Pinned,
-        Arc::default(),
-        &metrics,
-    );
+    let workflows = common::workflows(&set, &metrics);
     let rt = tokio();
     let mut group = c.benchmark_group("workflow");
     let mut n = 0u64;

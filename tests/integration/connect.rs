@@ -86,6 +86,14 @@ async fn gives_up_at_the_limit_with_a_clear_error() {
     );
 }
 
+/// A private dev server on `port` keeping its state in `db` (so a restart keeps it).
+async fn server_with_db(port: u16, db: &std::path::Path) -> DevServer {
+    let db = db.to_path_buf();
+    tokio::task::spawn_blocking(move || DevServer::start_with_db(port, &db))
+        .await
+        .expect("the dev server thread")
+}
+
 /// A server that goes away after start: `/readyz` turns 503, and once the server is back
 /// (same database) the host is ready again without a restart and still runs activities.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -98,12 +106,7 @@ async fn recovers_when_the_server_comes_back() {
     let db_dir = tempfile::tempdir().expect("tempdir");
     let db = db_dir.path().join("temporal.db");
     let address = format!("127.0.0.1:{port}");
-    let server = {
-        let db = db.clone();
-        tokio::task::spawn_blocking(move || DevServer::start_with_db(port, &db))
-            .await
-            .expect("server")
-    };
+    let server = server_with_db(port, &db).await;
     let (config, _plugins) = common::config(&address, "recover");
     let queue = config.task_queue.clone();
     let echo =
@@ -137,9 +140,7 @@ async fn recovers_when_the_server_comes_back() {
     )
     .await;
 
-    let _server = tokio::task::spawn_blocking(move || DevServer::start_with_db(port, &db))
-        .await
-        .expect("server");
+    let _server = server_with_db(port, &db).await;
     wait_ready(addr).await;
     // The restarted dev server (1.32) holds versioned activity polls for about a minute
     // ("timed out waiting for worker deployment version to appear in user data") before it
@@ -162,10 +163,7 @@ async fn every_started_workflow_completes_across_a_server_restart_mid_load() {
     let db_dir = tempfile::tempdir().expect("tempdir");
     let db = db_dir.path().join("temporal.db");
     let address = format!("127.0.0.1:{port}");
-    let start_server = |db: std::path::PathBuf| {
-        tokio::task::spawn_blocking(move || DevServer::start_with_db(port, &db))
-    };
-    let server = start_server(db.clone()).await.expect("server");
+    let server = server_with_db(port, &db).await;
     let (config, plugins) = common::config(&address, "restart-load");
     for (name, guest) in [
         ("greeting_workflow.wasm", GREETING_WORKFLOW),
@@ -221,7 +219,7 @@ async fn every_started_workflow_completes_across_a_server_restart_mid_load() {
         || async move { (http_get(addr, "/readyz").await.0 == 503).then_some(()) },
     )
     .await;
-    let _server = start_server(db).await.expect("server restarts");
+    let _server = server_with_db(port, &db).await;
     let started = load.await.expect("load task");
     assert_eq!(started.len(), RUNS);
     wait_ready(addr).await;

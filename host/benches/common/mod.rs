@@ -42,6 +42,19 @@ pub fn load(files: &[&str], pool: PoolSize) -> (PluginRuntime, PluginSet, HostMe
     (runtime, set, metrics)
 }
 
+/// The workflow types of `set`, served the way a generation serves them (pinned, on queue
+/// `bench`).
+pub fn workflows(set: &PluginSet, metrics: &HostMetrics) -> wasm_worker::wasm_workflow::Workflows {
+    wasm_worker::wasm_workflow::Workflows::new(
+        &set.workflows,
+        "default",
+        "bench",
+        wasm_worker::config::Versioning::Pinned,
+        Arc::default(),
+        metrics,
+    )
+}
+
 pub fn json(v: &serde_json::Value) -> Payload {
     wasm_worker::convert::payload::json_payload(v)
 }
