@@ -47,7 +47,7 @@ fn activity_calls(c: &mut Criterion) {
     };
     let (_runtime, set, metrics) = load(&["hello_activity.wasm"], pool);
     let mut registry = ActivityRegistry::default();
-    wasm_worker::wasm_activity::register(&set, &mut registry, &metrics);
+    wasm_worker::register_activities(&set, &mut registry, &metrics);
     let rt = tokio();
     let order = serde_json::json!({
         "id": "A-17",
@@ -98,7 +98,7 @@ fn workflow_activations(c: &mut Criterion) {
                 let started = Instant::now();
                 rt.block_on(workflows.handle(start(&run))).expect("served");
                 total += started.elapsed();
-                rt.block_on(workflows.handle(evict(&run)));
+                rt.block_on(workflows.handle(evict(&run))).expect("evicted");
             }
             total
         })
@@ -130,7 +130,7 @@ fn workflow_activations(c: &mut Criterion) {
                     format!("{done:?}").contains("CompleteWorkflowExecution"),
                     "the run completes: {done:?}"
                 );
-                rt.block_on(workflows.handle(evict(&run)));
+                rt.block_on(workflows.handle(evict(&run))).expect("evicted");
             }
             total
         })

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Refreshes every `interval` until `stop` fires.
-pub async fn refresh_loop(
+pub(crate) async fn refresh_loop(
     connection: Connection,
     namespace: String,
     task_queue: String,

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 const HASH_CHARS: usize = 12;
 
 /// `{prefix}-{hash}` for the plugins `(file name, sha-256 hex)`, in any order.
-pub fn build_id(prefix: &str, plugins: &[(&str, &str)]) -> String {
+pub(crate) fn build_id(prefix: &str, plugins: &[(&str, &str)]) -> String {
     let mut sorted: Vec<(&str, &str)> = plugins.to_vec();
     sorted.sort_unstable();
     let mut h = Sha256::new();

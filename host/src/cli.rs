@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 /// What the user asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Subcommand {
+pub(crate) enum Subcommand {
     /// Run the worker against the configured server (also the default with no subcommand).
     Run,
     /// Run the worker, starting the embedded dev server first when nothing answers.
@@ -22,7 +22,7 @@ pub enum Subcommand {
 
 /// The parsed command line: which command, the flag values by setting key, and `--config`.
 #[derive(Debug)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// The subcommand.
     pub command: Subcommand,
     /// Setting key → raw flag text, only for flags given.
@@ -77,7 +77,7 @@ fn command() -> Command {
 
 /// Parses `args` (including the program name). Errors are clap's, printed by the caller with
 /// exit code 2 for usage errors.
-pub fn parse<I, T>(args: I) -> Result<Cli, clap::Error>
+pub(crate) fn parse<I, T>(args: I) -> Result<Cli, clap::Error>
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,

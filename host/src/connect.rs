@@ -21,7 +21,7 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why connecting stopped without a connection.
 #[derive(Debug, thiserror::Error)]
-pub enum ConnectError {
+pub(crate) enum ConnectError {
     /// The configured limit passed; carries the last attempt's error.
     #[error(
         "could not reach the Temporal server at {address} within {limit:?} ({attempts} attempts); last error: {last}"
@@ -45,7 +45,7 @@ pub enum ConnectError {
 }
 
 /// The identity the worker shows in Temporal's UI: `pid@hostname (wasm-worker)`.
-pub fn identity() -> String {
+pub(crate) fn identity() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .unwrap_or_else(|_| "localhost".into());
@@ -53,7 +53,7 @@ pub fn identity() -> String {
 }
 
 /// Builds the connection options from the configuration, loading TLS material.
-pub fn options(config: &Config) -> anyhow::Result<ConnectionOptions> {
+pub(crate) fn options(config: &Config) -> anyhow::Result<ConnectionOptions> {
     let tls = match &config.tls {
         None => None,
         Some(t) => {
@@ -86,7 +86,7 @@ pub fn options(config: &Config) -> anyhow::Result<ConnectionOptions> {
 
 /// Connects, retrying until it works, the configured limit passes or `cancel` fires. Each
 /// failed attempt is logged with the address and the error.
-pub async fn connect(
+pub(crate) async fn connect(
     config: &Config,
     metrics: &HostMetrics,
     cancel: &CancellationToken,

@@ -28,16 +28,16 @@ const RETRY_EVERY: Duration = Duration::from_millis(50);
 
 /// What became of the request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// The version is current.
-    Current,
+pub(crate) enum Outcome {
+    /// The server accepted the routing change (current, ramping or unramped).
+    Accepted,
     /// The server does not support worker deployments here; work is routed unversioned.
     Unsupported(String),
 }
 
 /// The deployment a host's generations belong to.
 #[derive(Debug, Clone, Copy)]
-pub struct Deployment<'a> {
+pub(crate) struct Deployment<'a> {
     pub connection: &'a Connection,
     pub namespace: &'a str,
     pub name: &'a str,
@@ -45,34 +45,46 @@ pub struct Deployment<'a> {
     pub task_queue: &'a str,
 }
 
+/// A routing change request.
+enum SetRequest {
+    Current(SetWorkerDeploymentCurrentVersionRequest),
+    Ramping(SetWorkerDeploymentRampingVersionRequest),
+}
+
+impl SetRequest {
+    async fn send(&self, connection: &Connection) -> Result<(), temporalio_client::tonic::Status> {
+        let mut service = connection.workflow_service();
+        match self {
+            SetRequest::Current(r) => service
+                .set_worker_deployment_current_version(Request::new(r.clone()))
+                .await
+                .map(|_| ()),
+            SetRequest::Ramping(r) => service
+                .set_worker_deployment_ramping_version(Request::new(r.clone()))
+                .await
+                .map(|_| ()),
+        }
+    }
+}
+
 /// Makes `build_id` the deployment's current version (which also ends a ramp to it).
-pub async fn make_current(
+pub(crate) async fn make_current(
     d: Deployment<'_>,
     build_id: &str,
     cancel: &CancellationToken,
 ) -> anyhow::Result<Outcome> {
-    let request = SetWorkerDeploymentCurrentVersionRequest {
+    let request = SetRequest::Current(SetWorkerDeploymentCurrentVersionRequest {
         namespace: d.namespace.to_string(),
         deployment_name: d.name.to_string(),
         build_id: build_id.to_string(),
         identity: d.connection.identity().to_string(),
         ..Default::default()
-    };
+    });
     let started = tokio::time::Instant::now();
     wait_registered(d, build_id, cancel).await;
     let registered_ms = started.elapsed().as_millis();
-    let outcome = change_routing(d, build_id, "current", cancel, || {
-        let request = request.clone();
-        async move {
-            d.connection
-                .workflow_service()
-                .set_worker_deployment_current_version(Request::new(request))
-                .await
-                .map(|_| ())
-        }
-    })
-    .await?;
-    if outcome == Outcome::Current {
+    let outcome = change_routing(d, build_id, "current", cancel, &request).await?;
+    if outcome == Outcome::Accepted {
         tracing::info!(
             deployment = d.name,
             build_id,
@@ -86,38 +98,28 @@ pub async fn make_current(
 
 /// Makes `build_id` the deployment's ramping version at `percent` of new runs; `None`
 /// removes the ramp (all new runs go to the current version again).
-pub async fn set_ramping(
+pub(crate) async fn set_ramping(
     d: Deployment<'_>,
     ramp: Option<(&str, f32)>,
     cancel: &CancellationToken,
 ) -> anyhow::Result<Outcome> {
     let (build_id, percentage) = ramp.unwrap_or(("", 0.0));
-    let request = SetWorkerDeploymentRampingVersionRequest {
+    let request = SetRequest::Ramping(SetWorkerDeploymentRampingVersionRequest {
         namespace: d.namespace.to_string(),
         deployment_name: d.name.to_string(),
         build_id: build_id.to_string(),
         percentage,
         identity: d.connection.identity().to_string(),
         ..Default::default()
-    };
+    });
     let what = if ramp.is_some() {
         wait_registered(d, build_id, cancel).await;
         "ramping"
     } else {
         "unramped"
     };
-    let outcome = change_routing(d, build_id, what, cancel, || {
-        let request = request.clone();
-        async move {
-            d.connection
-                .workflow_service()
-                .set_worker_deployment_ramping_version(Request::new(request))
-                .await
-                .map(|_| ())
-        }
-    })
-    .await?;
-    if outcome == Outcome::Current {
+    let outcome = change_routing(d, build_id, what, cancel, &request).await?;
+    if outcome == Outcome::Accepted {
         tracing::info!(
             deployment = d.name,
             build_id,
@@ -128,30 +130,28 @@ pub async fn set_ramping(
     Ok(outcome)
 }
 
-/// Runs the routing change `call` until it succeeds, retrying while the server does not know
-/// the version yet (NotFound until the first poll reaches it) or is briefly unavailable.
-/// `Outcome::Current` means the server accepted the change (see [`wait_propagated`]).
-async fn change_routing<F, Fut>(
+/// Sends `request` until the server accepts it, retrying while the server does not know the
+/// version yet (NotFound until the first poll reaches it) or is briefly unavailable.
+/// `Outcome::Accepted` means the server accepted the change (see [`wait_propagated`]).
+async fn change_routing(
     d: Deployment<'_>,
     build_id: &str,
     what: &str,
     cancel: &CancellationToken,
-    mut call: F,
-) -> anyhow::Result<Outcome>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<(), temporalio_client::tonic::Status>>,
-{
+    request: &SetRequest,
+) -> anyhow::Result<Outcome> {
     let started = tokio::time::Instant::now();
     loop {
-        let status = match call().await {
-            Ok(()) => return Ok(Outcome::Current),
+        let status = match request.send(d.connection).await {
+            Ok(()) => return Ok(Outcome::Accepted),
             Err(s) => s,
         };
         match status.code() {
             // The version polls one task-queue type but the server has not seen the other
             // yet: routing to it now would leave that type unversioned, so the server says no
-            // until it has (normally prevented by `wait_registered`).
+            // until it has (normally prevented by `wait_registered`). The server sends this as a
+            // plain FailedPrecondition with no error detail of its own, so only the message
+            // tells it from a server without deployments: the one decision here made by text.
             Code::FailedPrecondition
                 if status.message().contains("missing active task queues")
                     && started.elapsed() < REGISTRATION_WAIT => {}
@@ -175,7 +175,7 @@ where
 }
 
 /// What the server knows of `build_id`'s version (`None` when it answers without it).
-pub async fn describe_version(
+pub(crate) async fn describe_version(
     d: Deployment<'_>,
     build_id: &str,
 ) -> Result<Option<WorkerDeploymentVersionInfo>, temporalio_client::tonic::Status> {
@@ -243,7 +243,7 @@ const PROPAGATION_WAIT: Duration = Duration::from_secs(60);
 /// describe call is a query that waits for the deployment workflow's pending work.
 ///
 /// Takes the connection and names by value: it runs in a background task.
-pub async fn wait_propagated(
+pub(crate) async fn wait_propagated(
     connection: Connection,
     namespace: String,
     name: String,

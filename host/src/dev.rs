@@ -22,13 +22,16 @@ const STARTUP_LIMIT: Duration = Duration::from_secs(60);
 const STOP_LIMIT: Duration = Duration::from_secs(10);
 
 /// A dev server this host started; stopped by [`DevServer::stop`] (or killed on drop).
-pub struct DevServer {
+pub(crate) struct DevServer {
     child: Child,
     address: String,
 }
 
 /// Starts a dev server unless one already answers at the configured address.
-pub async fn ensure_server(config: &Config, dev: &DevConfig) -> anyhow::Result<Option<DevServer>> {
+pub(crate) async fn ensure_server(
+    config: &Config,
+    dev: &DevConfig,
+) -> anyhow::Result<Option<DevServer>> {
     let address = config.host_port();
     if answers(&address).await {
         tracing::info!(%address, "a Temporal server already answers; dev mode uses it");
@@ -99,7 +102,7 @@ pub async fn ensure_server(config: &Config, dev: &DevConfig) -> anyhow::Result<O
 
 impl DevServer {
     /// Stops the server: SIGTERM, then SIGKILL if it lingers.
-    pub async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         if let Some(pid) = self.child.id().and_then(|p| i32::try_from(p).ok()) {
             let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
         }

@@ -4,7 +4,6 @@
 //! compiled once (before its kind is known) and linked once (`InstancePre`). Every activity
 //! attempt instantiates a fresh instance; every cached workflow run owns one.
 
-use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig};
 
@@ -81,37 +80,4 @@ fn pooling(pool: PoolSize) -> PoolingAllocationConfig {
     // 1+ MiB `memset` per call, which measured slower.
     p.table_keep_resident(TABLE_KEEP_RESIDENT);
     p
-}
-
-/// Advances the engine's epoch every [`EPOCH_TICK`] on its own thread; stops when the engine
-/// is dropped or the ticker is.
-pub struct EpochTicker {
-    stop: Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl EpochTicker {
-    /// Starts the ticker thread for `engine`.
-    pub fn start(engine: &Engine) -> std::io::Result<Self> {
-        let weak = engine.weak();
-        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let flag = stop.clone();
-        std::thread::Builder::new()
-            .name("wasm-epoch".into())
-            .spawn(move || {
-                while !flag.load(std::sync::atomic::Ordering::Relaxed) {
-                    std::thread::sleep(EPOCH_TICK);
-                    match weak.upgrade() {
-                        Some(engine) => engine.increment_epoch(),
-                        None => return,
-                    }
-                }
-            })?;
-        Ok(EpochTicker { stop })
-    }
-}
-
-impl Drop for EpochTicker {
-    fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    }
 }

@@ -27,26 +27,17 @@ pub fn main() -> ExitCode {
         cli.config_file.as_deref(),
     )
     .and_then(|src| Ok((Config::resolve(&src)?, DevConfig::resolve(&src)?)));
-    let (config, dev) = match resolved {
+    let (config, dev) = match configured(resolved) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("wasm-worker: configuration error: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     if let Err(e) = crate::logging::init(&config.log_filter, config.log_format) {
         eprintln!("wasm-worker: cannot initialise logging: {e}");
         return ExitCode::from(2);
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match async_runtime(tokio::runtime::Builder::new_multi_thread()) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("wasm-worker: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     let result = runtime.block_on(async move {
         tracing::info!(
@@ -85,24 +76,16 @@ fn status_command(
     config_file: Option<&std::path::Path>,
     json: bool,
 ) -> ExitCode {
-    let addr = match Sources::new(flags, |k| std::env::var(k).ok(), config_file)
-        .and_then(|src| crate::config::status_addr(&src))
-    {
+    let addr = match configured(
+        Sources::new(flags, |k| std::env::var(k).ok(), config_file)
+            .and_then(|src| crate::config::status_addr(&src)),
+    ) {
         Ok(a) => a,
-        Err(e) => {
-            eprintln!("wasm-worker: configuration error: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match async_runtime(tokio::runtime::Builder::new_current_thread()) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("wasm-worker: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     match runtime.block_on(crate::status_cmd::fetch(addr)) {
         Ok(doc) if json => {
@@ -118,4 +101,22 @@ fn status_command(
             ExitCode::FAILURE
         }
     }
+}
+
+/// A configuration error is reported on stderr (logging is not set up yet) and exits 2.
+fn configured<T>(resolved: Result<T, crate::config::ConfigError>) -> Result<T, ExitCode> {
+    resolved.map_err(|e| {
+        eprintln!("wasm-worker: configuration error: {e}");
+        ExitCode::from(2)
+    })
+}
+
+/// The tokio runtime from `builder`, or the exit code after saying why not.
+fn async_runtime(
+    mut builder: tokio::runtime::Builder,
+) -> Result<tokio::runtime::Runtime, ExitCode> {
+    builder.enable_all().build().map_err(|e| {
+        eprintln!("wasm-worker: cannot start the async runtime: {e}");
+        ExitCode::FAILURE
+    })
 }

@@ -4,17 +4,18 @@ use crate::activity::ActivityRegistry;
 use crate::config::Config;
 use crate::metrics::HostMetrics;
 use crate::outcomes::Outcomes;
+use crate::plugin_file::PluginFile;
 use crate::plugins::PluginSet;
 use crate::status::{GenerationState, GenerationStatus, PluginStatus};
+use crate::wasm_activity::WasmActivity;
 use crate::wasm_workflow::Workflows;
 use crate::worker::PollingWorker;
 use std::sync::Arc;
-use std::time::Instant;
 use temporalio_client::Connection;
 use temporalio_sdk_core::CoreRuntime;
 
 /// A loaded plugin set, ready to poll.
-pub struct Prepared {
+pub(crate) struct Prepared {
     /// Content-derived: prefix + hash of the plugin files.
     pub build_id: String,
     activities: ActivityRegistry,
@@ -25,65 +26,60 @@ pub struct Prepared {
 
 impl Prepared {
     /// Registers `set`'s plugins (on top of the host's native activities).
-    pub fn new(
+    pub(crate) fn new(
         set: &PluginSet,
         native: &ActivityRegistry,
         config: &Config,
         metrics: &HostMetrics,
     ) -> Self {
         let mut activities = native.clone();
-        crate::wasm_activity::register(set, &mut activities, metrics);
+        register_activities(set, &mut activities, metrics);
         let outcomes = Arc::new(Outcomes::default());
         let workflows = Arc::new(Workflows::new(
             &set.workflows,
             &config.namespace,
             &config.task_queue,
             config.default_versioning,
-            outcomes.clone(),
             metrics,
         ));
-        // A plugin's identity is its code and its manifest (which grants and limits it).
-        let identity =
-            |digest: &str, manifest: &crate::plugins::manifest::Manifest| match &manifest.sha256 {
-                Some(m) => format!("{digest}+{m}"),
-                None => digest.to_string(),
-            };
-        let mut pairs: Vec<(&str, String)> = Vec::new();
+        let status = |source: &PluginFile, kind, types| PluginStatus {
+            file: source.file.clone(),
+            digest: source.digest.clone(),
+            kind,
+            types,
+        };
+        let mut sources: Vec<&PluginFile> = Vec::new();
         let mut plugins = Vec::new();
         for p in &set.plugins {
-            pairs.push((&p.file, identity(&p.digest, &p.manifest)));
-            plugins.push(PluginStatus {
-                file: p.file.clone(),
-                digest: p.digest.clone(),
-                kind: "activities",
-                types: p
-                    .functions
-                    .iter()
-                    .map(|f| format!("{}: {}", f.activity_type, f.signature()))
-                    .collect(),
-            });
+            sources.push(&p.source);
+            let types = p
+                .functions
+                .iter()
+                .map(|f| format!("{}: {}", f.activity_type, f.signature()))
+                .collect();
+            plugins.push(status(&p.source, "activities", types));
         }
         for w in &set.workflows {
-            pairs.push((&w.file, identity(&w.digest, &w.manifest)));
-            plugins.push(PluginStatus {
-                file: w.file.clone(),
-                digest: w.digest.clone(),
-                kind: "workflows",
-                types: w
-                    .definitions
-                    .iter()
-                    .map(|d| {
-                        let behavior = w.versioning(&d.workflow_type, config.default_versioning);
-                        format!("{} ({})", d.workflow_type, behavior.as_str())
-                    })
-                    .collect(),
-            });
+            sources.push(&w.source);
+            let types = w
+                .definitions
+                .iter()
+                .map(|d| {
+                    let behavior = w.versioning(&d.workflow_type, config.default_versioning);
+                    format!("{} ({})", d.workflow_type, behavior.as_str())
+                })
+                .collect();
+            plugins.push(status(&w.source, "workflows", types));
         }
         plugins.sort_by(|a, b| a.file.cmp(&b.file));
         Prepared {
             build_id: {
-                let pairs: Vec<(&str, &str)> =
-                    pairs.iter().map(|(f, d)| (*f, d.as_str())).collect();
+                let identities: Vec<String> = sources.iter().map(|s| s.identity()).collect();
+                let pairs: Vec<(&str, &str)> = sources
+                    .iter()
+                    .zip(&identities)
+                    .map(|(s, id)| (s.file.as_str(), id.as_str()))
+                    .collect();
                 crate::build_id::build_id(&config.build_id, &pairs)
             },
             activities,
@@ -94,14 +90,26 @@ impl Prepared {
     }
 }
 
+/// Registers every function of every activity plugin in `set` into `registry`, each as the
+/// activity type its plugin names it.
+pub fn register_activities(
+    set: &PluginSet,
+    registry: &mut ActivityRegistry,
+    metrics: &HostMetrics,
+) {
+    for plugin in &set.plugins {
+        for (activity_type, activity) in WasmActivity::all(plugin, metrics) {
+            registry.insert(activity_type, Arc::new(activity));
+        }
+    }
+}
+
 /// A generation whose worker polls.
-pub struct Generation {
+pub(crate) struct Generation {
     /// Its build ID.
     pub build_id: String,
     /// Its plugins, for `/status`.
     pub plugins: Vec<PluginStatus>,
-    /// Set when it stopped being current.
-    pub draining_since: Option<Instant>,
     /// What its work came to, for the ramp.
     pub outcomes: Arc<Outcomes>,
     worker: PollingWorker,
@@ -109,7 +117,7 @@ pub struct Generation {
 
 impl Generation {
     /// Starts polling under `prepared.build_id`.
-    pub async fn start(
+    pub(crate) async fn start(
         prepared: Prepared,
         runtime: &CoreRuntime,
         connection: Connection,
@@ -132,19 +140,18 @@ impl Generation {
         Ok(Generation {
             build_id: prepared.build_id,
             plugins: prepared.plugins,
-            draining_since: None,
             outcomes: prepared.outcomes,
             worker,
         })
     }
 
     /// True when its poll loops ended on their own.
-    pub fn has_stopped(&self) -> bool {
+    pub(crate) fn has_stopped(&self) -> bool {
         self.worker.has_stopped()
     }
 
     /// `/status` view.
-    pub fn status(&self, state: GenerationState) -> GenerationStatus {
+    pub(crate) fn status(&self, state: GenerationState) -> GenerationStatus {
         GenerationStatus {
             build_id: self.build_id.clone(),
             state,
@@ -154,7 +161,7 @@ impl Generation {
     }
 
     /// Stops polling gracefully.
-    pub async fn shutdown(self) {
+    pub(crate) async fn shutdown(self) {
         self.worker.shutdown().await;
     }
 }

@@ -7,7 +7,7 @@ use crate::metrics::HostMetrics;
 use std::sync::Mutex;
 
 /// The host's current readiness and, when not ready, why.
-pub struct Health {
+pub(crate) struct Health {
     state: Mutex<State>,
     metrics: HostMetrics,
 }
@@ -21,7 +21,7 @@ struct State {
 
 impl Health {
     /// Starts not ready: nothing is connected yet.
-    pub fn new(metrics: HostMetrics) -> Self {
+    pub(crate) fn new(metrics: HostMetrics) -> Self {
         metrics.ready.set(0);
         Health {
             state: Mutex::new(State {
@@ -40,7 +40,7 @@ impl Health {
     }
 
     /// The worker started (`true`) or stopped (`false`) polling; `reason` explains a stop.
-    pub fn set_polling(&self, polling: bool, reason: &str) {
+    pub(crate) fn set_polling(&self, polling: bool, reason: &str) {
         self.update(|s| {
             s.polling = polling;
             if !polling {
@@ -50,7 +50,7 @@ impl Health {
     }
 
     /// The last call to the server succeeded (`Ok`) or failed with this error.
-    pub fn set_reachable(&self, result: Result<(), String>) {
+    pub(crate) fn set_reachable(&self, result: Result<(), String>) {
         self.update(|s| match result {
             Ok(()) => s.reachable = true,
             Err(e) => {
@@ -61,7 +61,7 @@ impl Health {
     }
 
     /// `Ok` when ready, else the reason.
-    pub fn check(&self) -> Result<(), String> {
+    pub(crate) fn check(&self) -> Result<(), String> {
         let s = self.state.lock().unwrap_or_else(|p| p.into_inner()).clone();
         if s.polling && s.reachable {
             Ok(())

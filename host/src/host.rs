@@ -14,8 +14,8 @@ use crate::generation::Prepared;
 use crate::health::Health;
 use crate::http::{self, HttpState};
 use crate::metrics::HostMetrics;
+use crate::rollout::{Env, Rollout};
 use crate::status::StatusBoard;
-use crate::swap::{Env, Rollout};
 use anyhow::Context as _;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -57,12 +57,8 @@ impl Host {
             workflow_runs: self.config.max_cached_workflows,
         };
         let plugins = Arc::new(
-            crate::wasm_activity::PluginRuntime::new(
-                pool,
-                &metrics,
-                self.config.compile_cache.as_deref(),
-            )
-            .context("starting the WebAssembly runtime")?,
+            crate::runtime::Runtime::new(pool, &metrics, self.config.compile_cache.as_deref())
+                .context("starting the WebAssembly runtime")?,
         );
         // Taken before loading: a file published while the first set loads and the worker
         // connects (no watch yet) is noticed when the watch starts.
@@ -80,12 +76,7 @@ impl Host {
             .context("loading plugins")?
         };
         let board = Arc::new(StatusBoard::default());
-        if !set.errors.is_empty() {
-            let errors = set.errors.iter().map(ToString::to_string).collect();
-            board.update(|s| {
-                s.last_load_error = Some(crate::status::LoadErrorStatus { at_unix: 0, errors })
-            });
-        }
+        let refused = set.errors.iter().map(ToString::to_string).collect();
         let prepared = Prepared::new(&set, &self.activities, &self.config, &metrics);
         let c = &self.config;
         metrics
@@ -132,15 +123,15 @@ impl Host {
         tracing::info!(%metrics_addr, "serving /metrics, /healthz, /readyz and /status");
 
         let supervisor = Supervisor {
-            plugins,
-            prepared: Some(prepared),
+            runtime: plugins,
+            first: Some((prepared, refused)),
             loaded_fingerprint,
             config: self.config,
             native: self.activities,
             metrics,
             board,
             health: health.clone(),
-            runtime,
+            core: runtime,
             stop: stop.clone(),
         };
         let task = tokio::spawn(async move {
@@ -196,9 +187,9 @@ impl RunningHost {
 /// The background task that owns the connection and the generations.
 struct Supervisor {
     /// The engine, its compile cache and the epoch ticker; alive while the host runs.
-    plugins: Arc<crate::wasm_activity::PluginRuntime>,
-    /// The first generation, until it starts.
-    prepared: Option<Prepared>,
+    runtime: Arc<crate::runtime::Runtime>,
+    /// The first generation and the files its load refused, until it starts.
+    first: Option<(Prepared, Vec<String>)>,
     /// The plugins folder as it was when the first generation was loaded.
     loaded_fingerprint: crate::watcher::Fingerprint,
     config: Config,
@@ -206,7 +197,7 @@ struct Supervisor {
     metrics: HostMetrics,
     board: Arc<StatusBoard>,
     health: Arc<Health>,
-    runtime: CoreRuntime,
+    core: CoreRuntime,
     stop: CancellationToken,
 }
 
@@ -231,19 +222,19 @@ impl Supervisor {
         self.health.set_reachable(Ok(()));
         let env = Env {
             config: &self.config,
-            core: &self.runtime,
+            core: &self.core,
             connection: &connection,
             metrics: &self.metrics,
             board: &self.board,
-            plugins: &self.plugins,
+            runtime: &self.runtime,
             native: &self.native,
             stop: &self.stop,
         };
-        let prepared = self
-            .prepared
+        let (prepared, refused) = self
+            .first
             .take()
             .context("the first generation is prepared once")?;
-        let mut rollout = match Rollout::start(prepared, &env).await {
+        let mut rollout = match Rollout::start(prepared, refused, &env).await {
             Ok(r) => r,
             Err(e) if self.stop.is_cancelled() => {
                 tracing::info!(error = %e, "stopping before the worker became current");
@@ -292,8 +283,7 @@ impl Supervisor {
                             rollout.reload(&env, Instant::now()).await;
                         }
                     }
-                    rollout.check_ramp(&env).await;
-                    rollout.check_draining(&env).await;
+                    rollout.tick(&env).await;
                     if rollout.has_stopped() {
                         failed = Some(anyhow::anyhow!("the worker stopped polling after a fatal error (see the log above)"));
                         break;

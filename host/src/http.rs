@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 /// What the handlers read.
 #[derive(Clone)]
-pub struct HttpState {
+pub(crate) struct HttpState {
     /// The host's own metrics.
     pub metrics: HostMetrics,
     /// Readiness.
@@ -33,7 +33,7 @@ pub struct HttpState {
 }
 
 /// Binds the port now (so a taken port fails the start) and serves until `stop` fires.
-pub async fn serve(
+pub(crate) async fn serve(
     addr: SocketAddr,
     state: HttpState,
     stop: CancellationToken,

@@ -5,60 +5,66 @@
 //!
 //! # Layout
 //!
-//! - [`config`]: every setting, layered flags > env > TOML file > defaults, validated at start.
-//! - [`cli`]: the command line, generated from the settings table.
-//! - [`host`]: starts everything in order and stops it in reverse; [`run`] is the entry point.
-//! - [`connect`]: the first connection, with backoff and jitter.
-//! - [`worker`]: one core worker and its workflow and activity poll loops.
-//! - [`activity`]: the [`activity::Activity`] trait the loops dispatch activity tasks to.
-//! - [`plugins`]: the plugins folder: load, validate, compile, manifests, exported functions.
-//! - [`wasm_activity`]: plugin functions as activities: sandbox, host imports, one call.
-//! - [`wasm_workflow`]: workflow plugins on Temporal's workflow-runtime ABI, one instance per run.
-//! - [`convert`]: Temporal payloads ↔ WIT values; [`engine`]: every wasmtime setting.
-//! - [`compile_cache`]: compiled components on disk, keyed by content and engine.
-//! - [`deployment`]: makes the worker's deployment version current.
-//! - [`generation`], [`swap`], [`watcher`], [`build_id`], [`outcomes`], [`ramp`]: hot swap — a changed plugins folder
-//!   becomes a new generation under a content-derived build ID; old ones drain.
-//! - [`status`]: the `/status` document; [`status_cmd`]: `wasm-worker status`, its reader.
-//! - [`backlog`]: periodic DescribeTaskQueue for the backlog gauge and reachability.
-//! - [`health`], [`http`], [`metrics`]: `/readyz`, the one HTTP port, the host's own metrics.
-//! - [`shutdown`]: SIGINT/SIGTERM; [`dev`]: the embedded dev server; [`logging`].
+//! Layers, top uses bottom (no module imports one above it):
 //!
-//! [`entry::main`] (all of `main.rs`) only parses, initialises logging and calls [`run`] or
-//! [`run_dev`].
+//! - [`run`] / [`Host`] (`host`): starts everything in order and stops it in reverse; `main.rs`
+//!   is only [`entry::main`]: parse, initialise logging, call [`run`] or [`run_dev`].
+//! - `rollout`: hot swap and ramps — a pure state machine (`rollout::machine`) and the executor
+//!   that performs its actions (generations, routing calls, `/status`).
+//! - `generation`: one plugin set under one content-derived build ID (`build_id`), registered
+//!   and polling; `deployment`: the server's routing calls; `watcher`: the plugins folder.
+//! - [`plugins`]: one folder scan: read, check, compile, tell activity from workflow plugins.
+//! - `worker`: one core worker's poll loops, behind two seams — [`activity::Activity`] and
+//!   [`workflow::WorkflowRuntime`] — and one observer of completions (`outcomes`).
+//! - `wasm_activity`, [`wasm_workflow`]: the two executors (a fresh instance per activity
+//!   attempt; one instance per cached workflow run).
+//! - [`runtime`]: engine, linkers, compile caches, epoch ticker, guest output, memory limits,
+//!   and what each kind of store holds; on [`engine`] (every wasmtime setting) and
+//!   [`compile_cache`] (compiled components on disk).
+//! - Beside them: [`config`] (flags > env > TOML > defaults), [`manifest`] (a plugin's
+//!   grants), [`convert`] (payloads ↔ WIT values), [`metrics`], `http` (`/metrics`,
+//!   `/healthz`, `/readyz`, `/status`), `connect`, `backlog`, `health`, `status`, `dev`,
+//!   `shutdown`, [`logging`], [`replay`].
+//!
+//! Only what the binary, the tests and the benchmarks use is public; everything else is
+//! `pub(crate)`, so `unreachable_pub` keeps it that way.
 
 pub mod activity;
-pub mod backlog;
-pub mod build_id;
-pub mod cli;
+mod backlog;
+mod build_id;
+mod cli;
 pub mod compile_cache;
 pub mod config;
-pub mod connect;
+mod connect;
 pub mod convert;
-pub mod deployment;
-pub mod dev;
+mod deployment;
+mod dev;
 pub mod engine;
 pub mod entry;
-pub mod generation;
-pub mod health;
-pub mod host;
-pub mod http;
+mod generation;
+mod health;
+mod host;
+mod http;
 pub mod logging;
+pub mod manifest;
 pub mod metrics;
-pub mod outcomes;
+mod outcomes;
+pub mod plugin_file;
 pub mod plugins;
-pub mod ramp;
 pub mod replay;
-pub mod shutdown;
-pub mod status;
-pub mod status_cmd;
-pub mod swap;
-pub mod wasm_activity;
+mod rollout;
+pub mod runtime;
+mod shutdown;
+mod status;
+mod status_cmd;
+mod wasm_activity;
 pub mod wasm_workflow;
-pub mod watcher;
-pub mod worker;
+mod watcher;
+mod worker;
+pub mod workflow;
 
 pub use config::Config;
+pub use generation::register_activities;
 pub use host::{Host, RunningHost};
 
 /// Runs a host for `config` until `shutdown` resolves, then stops it gracefully.

@@ -27,7 +27,7 @@ pub struct HostMetrics {
     /// Plugin activity calls by plugin file and activity type.
     pub plugin_calls: IntCounterVec,
     /// Failed plugin calls by plugin, activity type and cause (`conversion`, `trap`,
-    /// `deadline`, `memory`, `plugin_error`, `cancelled`).
+    /// `deadline`, `memory`, `plugin_error`, `cancelled`, `sandbox`).
     pub plugin_failures: IntCounterVec,
     /// Time inside a plugin call (instantiate + call), seconds.
     pub plugin_call_seconds: HistogramVec,
@@ -52,7 +52,9 @@ pub struct HostMetrics {
     pub workflow_evictions: prometheus::IntCounter,
     /// Failed workflow tasks by workflow type and cause (`trap`, `deadline`, `guest`).
     pub workflow_task_failures: IntCounterVec,
-    /// Plugin-folder reloads by result (`ok`, `refused`, `failed`, `unchanged`).
+    /// Plugin-folder reloads and ramp decisions by result (`rollout::report::SwapResult`:
+    /// `ok`, `promoted`, `ramping`, `reverted`, `rolled_back`, `unchanged`, `refused`,
+    /// `failed`).
     pub swaps: IntCounterVec,
     /// Detect → new version current, seconds.
     pub swap_seconds: prometheus::Histogram,
@@ -206,7 +208,10 @@ impl HostMetrics {
         )
         .expect("static metric definition");
         let swaps = IntCounterVec::new(
-            Opts::new("wasm_worker_swaps_total", "Plugin-folder reloads by result"),
+            Opts::new(
+                "wasm_worker_swaps_total",
+                "Plugin-folder reloads and ramp decisions by result (ok, promoted, ramping, reverted, rolled_back, unchanged, refused, failed)",
+            ),
             &["result"],
         )
         .expect("static metric definition");

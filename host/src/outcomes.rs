@@ -1,14 +1,21 @@
 //! What one generation's work came to — completed runs, workflow tasks and activities that
-//! succeeded or failed — counted where they happen, read by the ramp to decide whether a new
-//! version is promoted or rolled back.
+//! succeeded or failed — read by the ramp to decide whether a new version is promoted or rolled
+//! back.
 //!
+//! The one observer of completions: the worker's loops hand it every workflow completion and
+//! every activity result, whatever runtime produced them, so no runtime counts for itself.
 //! Counts are per generation (per build ID), not per host: a ramp judges the new code only.
 
+use crate::activity::ActivityError;
 use std::sync::atomic::{AtomicU64, Ordering};
+use temporalio_common::protos::coresdk::workflow_commands::workflow_command::Variant as Command;
+use temporalio_common::protos::coresdk::workflow_completion::{
+    WorkflowActivationCompletion, workflow_activation_completion::Status,
+};
 
 /// Counters, shared by a generation's workflow and activity loops.
 #[derive(Debug, Default)]
-pub struct Outcomes {
+pub(crate) struct Outcomes {
     runs_completed: AtomicU64,
     succeeded: AtomicU64,
     failed: AtomicU64,
@@ -16,7 +23,7 @@ pub struct Outcomes {
 
 /// A reading of [`Outcomes`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counts {
+pub(crate) struct Counts {
     /// Workflow runs that completed successfully.
     pub runs_completed: u64,
     /// Workflow tasks and activity attempts that succeeded.
@@ -27,7 +34,7 @@ pub struct Counts {
 
 impl Counts {
     /// Failed share of everything counted; 0 when nothing was.
-    pub fn failure_rate(&self) -> f64 {
+    pub(crate) fn failure_rate(&self) -> f64 {
         let total = self.succeeded + self.failed;
         if total == 0 {
             0.0
@@ -38,8 +45,47 @@ impl Counts {
 }
 
 impl Outcomes {
+    /// Counts the completion of a workflow activation; `eviction` when the activation only
+    /// evicted the run (no workflow task ran).
+    pub(crate) fn observe_workflow(
+        &self,
+        eviction: bool,
+        completion: &WorkflowActivationCompletion,
+    ) {
+        match &completion.status {
+            _ if eviction => {}
+            Some(Status::Successful(success)) => {
+                let has = |f: fn(&Command) -> bool| {
+                    success
+                        .commands
+                        .iter()
+                        .any(|c| c.variant.as_ref().is_some_and(f))
+                };
+                if has(|c| matches!(c, Command::FailWorkflowExecution(_))) {
+                    self.failed();
+                } else {
+                    self.task_succeeded(has(|c| {
+                        matches!(c, Command::CompleteWorkflowExecution(_))
+                    }));
+                }
+            }
+            Some(Status::Failed(_)) => self.failed(),
+            None => {}
+        }
+    }
+
+    /// Counts an activity attempt's outcome. A cancellation is the caller's choice, not the
+    /// code's failure.
+    pub(crate) fn observe_activity<T>(&self, outcome: &Result<T, ActivityError>) {
+        match outcome {
+            Ok(_) => self.activity_succeeded(),
+            Err(ActivityError::Cancelled) => {}
+            Err(ActivityError::Failed { .. }) => self.failed(),
+        }
+    }
+
     /// A workflow task completed; `run_completed` when it completed the run.
-    pub fn task_succeeded(&self, run_completed: bool) {
+    fn task_succeeded(&self, run_completed: bool) {
         self.succeeded.fetch_add(1, Ordering::Relaxed);
         if run_completed {
             self.runs_completed.fetch_add(1, Ordering::Relaxed);
@@ -47,17 +93,17 @@ impl Outcomes {
     }
 
     /// An activity attempt succeeded.
-    pub fn activity_succeeded(&self) {
+    fn activity_succeeded(&self) {
         self.succeeded.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A workflow task, a run or an activity attempt failed.
-    pub fn failed(&self) {
+    fn failed(&self) {
         self.failed.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The counts now.
-    pub fn read(&self) -> Counts {
+    pub(crate) fn read(&self) -> Counts {
         Counts {
             runs_completed: self.runs_completed.load(Ordering::Relaxed),
             succeeded: self.succeeded.load(Ordering::Relaxed),
@@ -70,14 +116,33 @@ impl Outcomes {
 mod tests {
     use super::*;
 
+    use temporalio_common::protos::coresdk::workflow_commands::{
+        CompleteWorkflowExecution, FailWorkflowExecution,
+    };
+    use temporalio_common::protos::temporal::api::failure::v1::Failure;
+
+    fn with(command: Command) -> WorkflowActivationCompletion {
+        WorkflowActivationCompletion::from_cmds("run", vec![command])
+    }
+
     #[test]
-    fn counts_and_rate() {
+    fn completions_are_counted_by_what_they_did() {
         let o = Outcomes::default();
         assert_eq!(o.read().failure_rate(), 0.0);
-        o.task_succeeded(false);
-        o.task_succeeded(true);
-        o.activity_succeeded();
-        o.failed();
+        // A task that schedules more work, a task that completes the run.
+        o.observe_workflow(false, &WorkflowActivationCompletion::empty("run"));
+        o.observe_workflow(
+            false,
+            &with(Command::CompleteWorkflowExecution(
+                CompleteWorkflowExecution::default(),
+            )),
+        );
+        // An eviction is no workflow task.
+        o.observe_workflow(true, &WorkflowActivationCompletion::empty("run"));
+        o.observe_activity(&Ok::<(), ActivityError>(()));
+        // Cancelled activities are not failures; failed ones are.
+        o.observe_activity(&Err::<(), _>(ActivityError::Cancelled));
+        o.observe_activity(&Err::<(), _>(ActivityError::retryable("Trap", "x")));
         let c = o.read();
         assert_eq!(
             c,
@@ -88,5 +153,22 @@ mod tests {
             }
         );
         assert!((c.failure_rate() - 0.25).abs() < 1e-9);
+        // A run that fails, a failed task: both failures.
+        o.observe_workflow(
+            false,
+            &with(Command::FailWorkflowExecution(
+                FailWorkflowExecution::default(),
+            )),
+        );
+        o.observe_workflow(
+            false,
+            &WorkflowActivationCompletion::fail(
+                "run",
+                Failure::application_failure("boom".into(), false),
+                None,
+            ),
+        );
+        assert_eq!(o.read().failed, 3);
+        assert_eq!(o.read().runs_completed, 1);
     }
 }

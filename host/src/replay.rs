@@ -65,8 +65,8 @@ pub async fn replay(
         tracing::debug!(run_id = %activation.run_id, jobs = activation.jobs.len(), "replay activation");
         let run_id = activation.run_id.clone();
         let completion = match workflows.handle(activation).await {
-            Some(c) => c,
-            None => {
+            Ok(c) => c,
+            Err(_) => {
                 failures.push(format!(
                     "run {run_id}: no workflow plugin provides its type"
                 ));

@@ -4,10 +4,10 @@
 use tokio::signal::unix::{SignalKind, signal};
 
 /// Exit code after a second signal: 128 + SIGINT, as shells report an interrupted program.
-pub const FORCED_EXIT_CODE: i32 = 130;
+pub(crate) const FORCED_EXIT_CODE: i32 = 130;
 
 /// Resolves on the first SIGINT or SIGTERM, and arms the second-signal exit.
-pub async fn first_signal() -> std::io::Result<()> {
+pub(crate) async fn first_signal() -> std::io::Result<()> {
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     let name = tokio::select! {

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 /// A generation's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum GenerationState {
+pub(crate) enum GenerationState {
     /// The deployment's current version: new work goes here.
     Current,
     /// Ramping: gets a share of new runs while it proves itself.
@@ -20,7 +20,7 @@ pub enum GenerationState {
 
 impl GenerationState {
     /// The name in `/status` and in `wasm_worker_build_info{state}`.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             GenerationState::Current => "current",
             GenerationState::Ramping => "ramping",
@@ -32,7 +32,7 @@ impl GenerationState {
 
 /// One plugin of a generation.
 #[derive(Debug, Clone, Serialize)]
-pub struct PluginStatus {
+pub(crate) struct PluginStatus {
     pub file: String,
     pub digest: String,
     /// `activities` or `workflows`.
@@ -43,7 +43,7 @@ pub struct PluginStatus {
 
 /// One generation.
 #[derive(Debug, Clone, Serialize)]
-pub struct GenerationStatus {
+pub(crate) struct GenerationStatus {
     pub build_id: String,
     pub state: GenerationState,
     /// Share of new runs, while ramping.
@@ -54,7 +54,7 @@ pub struct GenerationStatus {
 
 /// The last reload that was refused.
 #[derive(Debug, Clone, Serialize)]
-pub struct LoadErrorStatus {
+pub(crate) struct LoadErrorStatus {
     /// Seconds since the Unix epoch.
     pub at_unix: u64,
     /// `plugin FILE: reason` for each refused file.
@@ -63,7 +63,7 @@ pub struct LoadErrorStatus {
 
 /// The last ramp that was rolled back.
 #[derive(Debug, Clone, Serialize)]
-pub struct RollbackStatus {
+pub(crate) struct RollbackStatus {
     pub build_id: String,
     /// Why, with the counts it was judged on.
     pub reason: String,
@@ -73,7 +73,7 @@ pub struct RollbackStatus {
 
 /// The last routing change the server accepted, and whether it reached every partition.
 #[derive(Debug, Clone, Serialize)]
-pub struct RoutingStatus {
+pub(crate) struct RoutingStatus {
     /// `current` or `ramping` (or `unramped` when a ramp was removed).
     pub change: &'static str,
     pub build_id: String,
@@ -85,7 +85,7 @@ pub struct RoutingStatus {
 
 /// The whole document.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct Status {
+pub(crate) struct Status {
     pub deployment_name: String,
     pub generations: Vec<GenerationStatus>,
     pub last_load_error: Option<LoadErrorStatus>,
@@ -95,16 +95,16 @@ pub struct Status {
 
 /// Shared, updated in place.
 #[derive(Default)]
-pub struct StatusBoard(Mutex<Status>);
+pub(crate) struct StatusBoard(Mutex<Status>);
 
 impl StatusBoard {
     /// Applies `f` to the document.
-    pub fn update(&self, f: impl FnOnce(&mut Status)) {
+    pub(crate) fn update(&self, f: impl FnOnce(&mut Status)) {
         f(&mut self.0.lock().unwrap_or_else(|p| p.into_inner()));
     }
 
     /// A copy of the document.
-    pub fn snapshot(&self) -> Status {
+    pub(crate) fn snapshot(&self) -> Status {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }

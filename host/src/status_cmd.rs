@@ -14,7 +14,7 @@ use std::time::Duration;
 const TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Fetches `/status` from the host at `addr`.
-pub async fn fetch(addr: SocketAddr) -> anyhow::Result<Value> {
+pub(crate) async fn fetch(addr: SocketAddr) -> anyhow::Result<Value> {
     let url = format!("http://{addr}/status");
     let client = reqwest::Client::builder()
         .timeout(TIMEOUT)
@@ -34,7 +34,7 @@ pub async fn fetch(addr: SocketAddr) -> anyhow::Result<Value> {
 
 /// The document as text: one block per generation (build ID, state, each plugin with its
 /// short digest and types), then the last load error if any.
-pub fn render(addr: SocketAddr, doc: &Value) -> String {
+pub(crate) fn render(addr: SocketAddr, doc: &Value) -> String {
     let mut out = String::new();
     let text = |v: &Value| v.as_str().unwrap_or("?").to_string();
     let _ = writeln!(

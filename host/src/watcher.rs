@@ -18,12 +18,12 @@ const DEBOUNCE: Duration = Duration::from_millis(50);
 const SETTLE: Duration = Duration::from_millis(50);
 
 /// Keeps the watch alive; dropping it stops watching.
-pub struct Watcher {
+pub(crate) struct Watcher {
     _debouncer: Box<dyn std::any::Any + Send>,
 }
 
 /// Watches `dir`; sends `()` on `tx` whenever the plugin files changed and settled.
-pub fn watch(dir: &Path, tx: mpsc::Sender<()>) -> notify::Result<Watcher> {
+pub(crate) fn watch(dir: &Path, tx: mpsc::Sender<()>) -> notify::Result<Watcher> {
     let (raw_tx, mut raw_rx) = mpsc::unbounded_channel::<()>();
     let root = dir.to_path_buf();
     let mut debouncer =
@@ -80,10 +80,10 @@ fn is_plugin_file(p: &Path) -> bool {
 }
 
 /// What the folder's plugin files look like: names, sizes, modification times.
-pub type Fingerprint = Vec<(PathBuf, u64, Option<SystemTime>)>;
+pub(crate) type Fingerprint = Vec<(PathBuf, u64, Option<SystemTime>)>;
 
 /// The folder's [`Fingerprint`] now.
-pub fn fingerprint(dir: &Path) -> Fingerprint {
+pub(crate) fn fingerprint(dir: &Path) -> Fingerprint {
     let mut out: Vec<_> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()

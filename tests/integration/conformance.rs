@@ -226,8 +226,7 @@ async fn the_component_behaves_like_the_native_runtime() {
         workflow_runs: 8,
     };
     let metrics = wasm_worker::metrics::HostMetrics::new();
-    let plugins =
-        wasm_worker::wasm_activity::PluginRuntime::new(pool, &metrics, None).expect("runtime");
+    let plugins = wasm_worker::runtime::Runtime::new(pool, &metrics, None).expect("runtime");
     // Loading compiles and instantiates: blocking work, off the async threads.
     let set = {
         let (path, metrics) = (dir.path().to_path_buf(), metrics.clone());
@@ -243,7 +242,6 @@ async fn the_component_behaves_like_the_native_runtime() {
         "default",
         "replay",
         wasm_worker::config::Versioning::Pinned,
-        std::sync::Arc::default(),
         &metrics,
     ));
     // A history that does not match the code — what a changed plugin meets when it replays an

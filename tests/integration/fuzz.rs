@@ -12,7 +12,7 @@ use crate::common::guests::{self, TEST_ACTIVITIES};
 use serde_json::{Value as Json, json};
 use std::time::{Duration, Instant};
 use wasm_worker::convert::payload::{payload_to_val, val_to_payload, with_encoding};
-use wasm_worker::plugins::manifest::Manifest;
+use wasm_worker::manifest::Manifest;
 
 /// xorshift64*: small, fast and reproducible from its seed.
 struct Rng(u64);

@@ -7,7 +7,7 @@ use serde_json::json;
 use wasm_worker::convert::{describe, json_to_val, val_to_json};
 use wasm_worker::metrics::HostMetrics;
 use wasm_worker::plugins::PluginSet;
-use wasm_worker::wasm_activity::PluginRuntime;
+use wasm_worker::runtime::Runtime;
 
 pub fn load(files: &[(&str, Vec<u8>)], manifests: &[(&str, &str)]) -> (PluginSet, HostMetrics) {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -22,15 +22,15 @@ pub fn load(files: &[(&str, Vec<u8>)], manifests: &[(&str, &str)]) -> (PluginSet
         workflow_runs: 4,
     };
     let metrics = HostMetrics::new();
-    let runtime = PluginRuntime::new(pool, &metrics, None).expect("runtime");
+    let runtime = Runtime::new(pool, &metrics, None).expect("runtime");
     (PluginSet::load(&runtime, dir.path(), &metrics), metrics)
 }
 
-fn reason<'a>(set: &'a PluginSet, file: &str) -> &'a str {
+fn reason(set: &PluginSet, file: &str) -> String {
     set.errors
         .iter()
         .find(|e| e.file == file)
-        .map(|e| e.reason.as_str())
+        .map(|e| e.reason.to_string())
         .unwrap_or_else(|| panic!("{file} was not refused; errors: {:?}", set.errors))
 }
 
@@ -63,7 +63,7 @@ fn bad_files_are_refused_one_by_one_and_the_good_ones_load() {
     ];
     let (set, metrics) = load(&files, &[("i_bad_manifest.toml", "memory_limit = 3\n")]);
 
-    let loaded: Vec<&str> = set.plugins.iter().map(|p| p.file.as_str()).collect();
+    let loaded: Vec<&str> = set.plugins.iter().map(|p| p.source.file.as_str()).collect();
     assert_eq!(loaded, ["a_hello.wasm"]);
     let types: Vec<&str> = set.plugins[0]
         .functions
@@ -75,7 +75,7 @@ fn bad_files_are_refused_one_by_one_and_the_good_ones_load() {
         set.plugins[0].functions[0].signature(),
         "greet-activity(name: string) -> string"
     );
-    assert_eq!(set.plugins[0].digest.len(), 64);
+    assert_eq!(set.plugins[0].source.digest.len(), 64);
 
     assert!(reason(&set, "b_empty.wasm").starts_with("the file is empty"));
     assert!(reason(&set, "c_text.wasm").contains("not a WebAssembly file"));

@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 use temporalio_client::{Client, WorkflowGetResultOptions, WorkflowStartOptions};
 use test_workflows::ChildWorkflow;
-use wasm_worker::config::Rollout;
+use wasm_worker::config::RolloutPolicy;
 
 /// A host on the test workflows that ramps new sets to 50%, promoting after `promote_after`
 /// completed runs and rolling back above 10% failures.
@@ -21,7 +21,7 @@ async fn ramp_host(promote_after: u64) -> (wasm_worker::RunningHost, String, tem
         &[("test_workflows.wasm", guests::bytes(TEST_WORKFLOWS))],
         &[],
         |c| {
-            c.rollout = Rollout::Ramp {
+            c.rollout = RolloutPolicy::Ramp {
                 percent: 50.0,
                 promote_after,
                 max_failure_rate: 0.1,

@@ -13,7 +13,7 @@ use temporalio_common::protos::temporal::api::common::v1::Payload;
 use wasm_worker::engine::PoolSize;
 use wasm_worker::metrics::HostMetrics;
 use wasm_worker::plugins::PluginSet;
-use wasm_worker::wasm_activity::PluginRuntime;
+use wasm_worker::runtime::Runtime;
 
 /// `dist/plugins` (or `WASM_WORKER_BENCH_PLUGINS`): what `make plugins` builds.
 pub fn plugins_dir() -> PathBuf {
@@ -30,9 +30,9 @@ pub fn plugins_dir() -> PathBuf {
 }
 
 /// A runtime and the plugin set of `files` (names in [`plugins_dir`]).
-pub fn load(files: &[&str], pool: PoolSize) -> (PluginRuntime, PluginSet, HostMetrics) {
+pub fn load(files: &[&str], pool: PoolSize) -> (Runtime, PluginSet, HostMetrics) {
     let metrics = HostMetrics::new();
-    let runtime = PluginRuntime::new(pool, &metrics, None).expect("runtime");
+    let runtime = Runtime::new(pool, &metrics, None).expect("runtime");
     let dir = tempfile::tempdir().expect("tempdir");
     for f in files {
         std::fs::copy(plugins_dir().join(f), dir.path().join(f)).expect("copy");
@@ -50,7 +50,6 @@ pub fn workflows(set: &PluginSet, metrics: &HostMetrics) -> wasm_worker::wasm_wo
         "default",
         "bench",
         wasm_worker::config::Versioning::Pinned,
-        Arc::default(),
         metrics,
     )
 }

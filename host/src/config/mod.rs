@@ -7,6 +7,7 @@
 //! fix. Nothing else in the host reads the environment.
 
 mod parse;
+mod redacted;
 pub mod sources;
 pub mod spec;
 
@@ -52,7 +53,7 @@ pub enum LogFormat {
 }
 
 /// TLS towards the Temporal server (Temporal Cloud or a secured cluster).
-#[derive(Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TlsConfig {
     /// PEM client certificate for mTLS (`TEMPORAL_TLS_CLIENT_CERT_PATH`).
     pub client_cert_path: Option<PathBuf>,
@@ -64,20 +65,9 @@ pub struct TlsConfig {
     pub server_name: Option<String>,
 }
 
-impl std::fmt::Debug for TlsConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TlsConfig")
-            .field("client_cert_path", &self.client_cert_path)
-            .field("client_key_path", &self.client_key_path)
-            .field("server_ca_cert_path", &self.server_ca_cert_path)
-            .field("server_name", &self.server_name)
-            .finish()
-    }
-}
-
 /// How a new plugin set goes live.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Rollout {
+pub enum RolloutPolicy {
     /// Its version becomes current at once.
     Immediate,
     /// Its version ramps first: it gets `percent` of new runs, becomes current after
@@ -93,7 +83,7 @@ pub enum Rollout {
     },
 }
 
-impl Eq for Rollout {}
+impl Eq for RolloutPolicy {}
 
 /// How a workflow type moves between worker versions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -163,7 +153,7 @@ pub struct Config {
     pub default_versioning: Versioning,
     /// How a new plugin set goes live (`--rollout`, `WASM_WORKER_ROLLOUT`, default
     /// `immediate`).
-    pub rollout: Rollout,
+    pub rollout: RolloutPolicy,
     /// A replaced generation stops after this long even if not drained (`--drain-limit`,
     /// `WASM_WORKER_DRAIN_LIMIT`, default 1h).
     pub drain_limit: Duration,
@@ -181,30 +171,6 @@ pub struct Config {
     pub tls: Option<TlsConfig>,
     /// Temporal Cloud API key (`--api-key`, `TEMPORAL_API_KEY`); never logged.
     pub api_key: Option<String>,
-}
-
-impl std::fmt::Debug for Config {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Config")
-            .field("address", &self.address.as_str())
-            .field("namespace", &self.namespace)
-            .field("task_queue", &self.task_queue)
-            .field("build_id", &self.build_id)
-            .field("deployment_name", &self.deployment_name)
-            .field("metrics_addr", &self.metrics_addr)
-            .field(
-                "max_concurrent_workflow_tasks",
-                &self.max_concurrent_workflow_tasks,
-            )
-            .field("max_concurrent_activities", &self.max_concurrent_activities)
-            .field("max_cached_workflows", &self.max_cached_workflows)
-            .field("plugins_dir", &self.plugins_dir)
-            .field("shutdown_grace", &self.shutdown_grace)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("tls", &self.tls)
-            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
-            .finish_non_exhaustive()
-    }
 }
 
 /// Settings that only `wasm-worker dev` uses.

@@ -156,10 +156,10 @@ pub(super) fn rollout(
     raw: &Raw,
     promote_after: &Raw,
     max_failure_rate: &Raw,
-) -> Result<super::Rollout, ConfigError> {
+) -> Result<super::RolloutPolicy, ConfigError> {
     let v = raw.value.trim();
     if v == "immediate" {
-        return Ok(super::Rollout::Immediate);
+        return Ok(super::RolloutPolicy::Immediate);
     }
     let Some(percent) = v.strip_prefix("ramp:") else {
         return Err(raw.invalid("must be `immediate` or `ramp:N%` (e.g. ramp:10%)"));
@@ -179,7 +179,7 @@ pub(super) fn rollout(
     if !(0.0..=1.0).contains(&rate) {
         return Err(max_failure_rate.invalid("must be a fraction between 0 and 1, e.g. 0.1"));
     }
-    Ok(super::Rollout::Ramp {
+    Ok(super::RolloutPolicy::Ramp {
         percent,
         promote_after: promote as u64,
         max_failure_rate: rate,

@@ -297,6 +297,41 @@ fn tls_is_implied_by_an_api_key_and_the_key_is_never_echoed() {
 }
 
 #[test]
+fn the_start_up_log_line_shows_every_setting() {
+    let c = resolve(&[], &[], None).expect("defaults");
+    let shown = format!("{c:?}");
+    for field in [
+        "address",
+        "namespace",
+        "task_queue",
+        "build_id",
+        "deployment_name",
+        "metrics_addr",
+        "max_concurrent_workflow_tasks",
+        "max_concurrent_activities",
+        "max_cached_workflows",
+        "plugins_dir",
+        "shutdown_grace",
+        "compile_cache",
+        "default_versioning",
+        "rollout",
+        "drain_limit",
+        "connect_timeout",
+        "status_interval",
+        "log_filter",
+        "log_format",
+        "tls",
+        "api_key",
+    ] {
+        assert!(
+            shown.contains(&format!("{field}: ")),
+            "{field} missing from {shown}"
+        );
+    }
+    assert!(!shown.contains(".."), "no field left out: {shown}");
+}
+
+#[test]
 fn tls_files_must_exist_and_pair_up() {
     let e = err(
         &[],
@@ -356,7 +391,7 @@ fn compile_cache_and_versioning_defaults_and_overrides() {
 fn rollout_is_immediate_or_a_ramp_with_its_thresholds() {
     assert_eq!(
         resolve(&[], &[], None).expect("defaults").rollout,
-        Rollout::Immediate
+        RolloutPolicy::Immediate
     );
     let c = resolve(
         &[("rollout", "ramp:10%"), ("ramp_promote_after", "3")],
@@ -366,7 +401,7 @@ fn rollout_is_immediate_or_a_ramp_with_its_thresholds() {
     .expect("resolves");
     assert_eq!(
         c.rollout,
-        Rollout::Ramp {
+        RolloutPolicy::Ramp {
             percent: 10.0,
             promote_after: 3,
             max_failure_rate: 0.25

@@ -1,36 +1,21 @@
-//! Reading, validating and compiling one plugin file.
+//! Reading, validating and compiling one plugin file, and telling its kind by its exports.
 
-use super::exports::{self, ExportedFunction, Exports};
-use super::manifest::Manifest;
-use crate::wasm_activity::PluginRuntime;
-use crate::wasm_activity::state::ActivityState;
+use super::error::Refusal;
+use crate::manifest::Manifest;
+use crate::plugin_file::PluginFile;
+use crate::runtime::Runtime;
+use crate::wasm_activity::ActivityPlugin;
+use crate::wasm_activity::exports::{self, Exports};
+use crate::wasm_workflow::WorkflowPlugin;
 use sha2::{Digest, Sha256};
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use wasmtime::component::InstancePre;
-
-/// A compiled, linked activity plugin.
-pub struct LoadedPlugin {
-    /// File name (`hello_activity.wasm`).
-    pub file: String,
-    /// Full path.
-    pub path: PathBuf,
-    /// SHA-256 of the file, hex.
-    pub digest: String,
-    /// The manifest, or the defaults.
-    pub manifest: Manifest,
-    /// Its activity functions.
-    pub functions: Vec<ExportedFunction>,
-    /// Linked once; every attempt instantiates from it.
-    pub pre: InstancePre<ActivityState>,
-}
+use std::path::Path;
 
 /// What a plugin file turned out to be.
-pub enum Loaded {
+pub(super) enum Loaded {
     /// Activity functions.
-    Activities(LoadedPlugin),
+    Activities(ActivityPlugin),
     /// Workflow types.
-    Workflows(crate::wasm_workflow::WorkflowPlugin),
+    Workflows(WorkflowPlugin),
 }
 
 /// Component-model binary header: `\0asm`, then layer 1 version 0x0d.
@@ -38,102 +23,84 @@ const COMPONENT_VERSION: [u8; 4] = [0x0d, 0x00, 0x01, 0x00];
 const CORE_VERSION: [u8; 4] = [0x01, 0x00, 0x00, 0x00];
 
 /// Loads `path`; the error is the reason, for a message that also names the file.
-pub fn load(runtime: &PluginRuntime, path: &Path, plugins_dir: &Path) -> Result<Loaded, String> {
+pub(super) fn load(runtime: &Runtime, path: &Path, plugins_dir: &Path) -> Result<Loaded, Refusal> {
     // Checked before reading: a FIFO would block the loader (and every later swap) forever.
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read the file: {e}"))?;
+    let meta = std::fs::metadata(path).map_err(Refusal::Unreadable)?;
     if !meta.is_file() {
-        return Err("not a regular file (a folder, FIFO or device)".to_string());
+        return Err(Refusal::NotAFile);
     }
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read the file: {e}"))?;
+    let bytes = std::fs::read(path).map_err(Refusal::Unreadable)?;
     check_header(&bytes)?;
     let manifest_path = path.with_extension("toml");
     let manifest = Manifest::load(&manifest_path, plugins_dir)
-        .map_err(|e| format!("manifest {}: {e}", file_name(&manifest_path)))?
+        .map_err(|error| Refusal::Manifest {
+            file: file_name(&manifest_path),
+            error,
+        })?
         .unwrap_or_default();
     let digest = hex::encode(Sha256::digest(&bytes));
     let component = runtime
         .component(&digest, &bytes)
-        .map_err(|e| format!("not a valid component: {e:#}"))?;
-    let functions = match exports::read(runtime.engine(), &component, &manifest.rename)? {
-        Exports::Activities(f) => f,
-        Exports::Workflow => {
-            let pre = runtime
-                .workflow_linker()
-                .instantiate_pre(&component)
-                .map_err(|e| format!("a workflow component that imports something the host does not provide: {e:#}"))?;
-            return crate::wasm_workflow::WorkflowPlugin::new(
-                file_name(path),
-                digest,
-                manifest,
-                pre,
-            )
-            .map(Loaded::Workflows);
-        }
-    };
-    let pre = runtime
-        .linker()
-        .instantiate_pre(&component)
-        .map_err(|e| format!("imports something the host does not provide: {e:#}"))?;
-    Ok(Loaded::Activities(LoadedPlugin {
+        .map_err(Refusal::InvalidComponent)?;
+    let exports = exports::read(runtime.engine(), &component, &manifest.rename)?;
+    let source = PluginFile {
         file: file_name(path),
-        path: path.to_path_buf(),
         digest,
         manifest,
-        functions,
-        pre,
-    }))
+    };
+    Ok(match exports {
+        Exports::Activities(functions) => {
+            Loaded::Activities(ActivityPlugin::new(runtime, source, &component, functions)?)
+        }
+        Exports::Workflow => Loaded::Workflows(WorkflowPlugin::new(runtime, source, &component)?),
+    })
 }
 
 /// Refuses what is not a component before the compiler sees it, with a reason a user can act on.
-fn check_header(bytes: &[u8]) -> Result<(), String> {
+fn check_header(bytes: &[u8]) -> Result<(), Refusal> {
     if bytes.is_empty() {
-        return Err(
-            "the file is empty (still being copied? publish by writing elsewhere, then renaming)"
-                .into(),
-        );
+        return Err(Refusal::Empty);
     }
     if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
-        return Err("not a WebAssembly file (it lacks the \\0asm header)".into());
+        return Err(Refusal::NotWasm);
     }
     match <[u8; 4]>::try_from(&bytes[4..8]) {
         Ok(COMPONENT_VERSION) => Ok(()),
-        Ok(CORE_VERSION) => Err("a core WebAssembly module, not a component; build with \
-                                 `cargo build --target wasm32-wasip2` (Rust), or wrap a wasm32-wasi module with \
-                                 `plugin-tool component-new` (C; see plugins/c-activity)"
-            .into()),
-        _ => Err(format!("an unsupported WebAssembly version {:02x?}", &bytes[4..8])),
+        Ok(CORE_VERSION) => Err(Refusal::CoreModule),
+        Ok(other) => Err(Refusal::UnsupportedVersion(other)),
+        Err(_) => Err(Refusal::NotWasm),
     }
 }
 
 /// The file name for messages.
-pub fn file_name(path: &Path) -> String {
+pub(super) fn file_name(path: &Path) -> String {
     path.file_name().map_or_else(
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     )
 }
 
-/// Shared handle.
-pub type Plugin = Arc<LoadedPlugin>;
-
 #[cfg(test)]
 mod tests {
-    use super::check_header;
+    use super::*;
 
     #[test]
     fn headers_are_checked_with_actionable_reasons() {
-        assert!(check_header(b"").expect_err("empty").contains("empty"));
+        assert!(matches!(check_header(b""), Err(Refusal::Empty)));
+        assert!(matches!(
+            check_header(b"hello world"),
+            Err(Refusal::NotWasm)
+        ));
+        let core = check_header(b"\0asm\x01\0\0\0").expect_err("core");
+        assert!(matches!(core, Refusal::CoreModule));
         assert!(
-            check_header(b"hello world")
-                .expect_err("text")
-                .contains("lacks the \\0asm header")
-        );
-        let core = b"\0asm\x01\0\0\0";
-        assert!(
-            check_header(core)
-                .expect_err("core")
+            core.to_string()
                 .contains("core WebAssembly module, not a component")
         );
+        assert!(matches!(
+            check_header(b"\0asm\x02\0\0\0"),
+            Err(Refusal::UnsupportedVersion([2, 0, 0, 0]))
+        ));
         assert!(check_header(b"\0asm\x0d\0\x01\0").is_ok());
     }
 }

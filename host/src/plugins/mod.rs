@@ -1,33 +1,25 @@
 //! The plugins folder: every `*.wasm` loaded, validated and compiled; bad files refused one by
 //! one with the file and the reason while the rest load.
 
-pub mod exports;
-pub mod loader;
-pub mod manifest;
+mod error;
+mod loader;
+
+pub use error::{LoadError, Refusal};
 
 use crate::metrics::HostMetrics;
-use crate::wasm_activity::PluginRuntime;
+use crate::runtime::Runtime;
+use crate::wasm_activity::ActivityPlugin;
 use crate::wasm_workflow::WorkflowPlugin;
-use loader::{Loaded, LoadedPlugin, file_name};
+use loader::{Loaded, file_name};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-/// A file the host refused, and why.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("plugin {file}: {reason}")]
-pub struct LoadError {
-    /// The file's name.
-    pub file: String,
-    /// Why it was refused.
-    pub reason: String,
-}
 
 /// The loaded plugins of one folder scan.
 #[derive(Default)]
 pub struct PluginSet {
     /// Loaded activity plugins, by file name order.
-    pub plugins: Vec<Arc<LoadedPlugin>>,
+    pub plugins: Vec<Arc<ActivityPlugin>>,
     /// Loaded workflow plugins, by file name order.
     pub workflows: Vec<Arc<WorkflowPlugin>>,
     /// Refused files.
@@ -38,14 +30,14 @@ impl PluginSet {
     /// Loads every `*.wasm` in `dir` (not recursively), in file-name order. Blocking (it
     /// compiles and instantiates): call it from `spawn_blocking`, not from an async task. A type exported by
     /// two files is refused in the later file, naming both.
-    pub fn load(runtime: &PluginRuntime, dir: &Path, metrics: &HostMetrics) -> PluginSet {
+    pub fn load(runtime: &Runtime, dir: &Path, metrics: &HostMetrics) -> PluginSet {
         let mut set = PluginSet::default();
         let files = match wasm_files(dir) {
             Ok(f) => f,
             Err(e) => {
                 set.errors.push(LoadError {
                     file: dir.display().to_string(),
-                    reason: format!("cannot list the plugins folder: {e}"),
+                    reason: Refusal::Unlistable(e),
                 });
                 return set;
             }
@@ -57,17 +49,28 @@ impl PluginSet {
             let started = std::time::Instant::now();
             let result = loader::load(runtime, &path, dir).and_then(|loaded| match loaded {
                 Loaded::Activities(p) => {
-                    match p.functions.iter().find_map(|f| owners.get(&f.activity_type).map(|o| (f, o))) {
-                        Some((f, other)) => Err(format!(
-                            "activity type `{}` is also exported by {other}; rename one in its manifest",
-                            f.activity_type
-                        )),
+                    match p
+                        .functions
+                        .iter()
+                        .find_map(|f| owners.get(&f.activity_type).map(|o| (f, o)))
+                    {
+                        Some((f, other)) => Err(Refusal::DuplicateActivity {
+                            activity_type: f.activity_type.clone(),
+                            other: other.clone(),
+                        }),
                         None => Ok(Loaded::Activities(p)),
                     }
                 }
                 Loaded::Workflows(w) => {
-                    match w.definitions.iter().find_map(|d| workflow_owners.get(&d.workflow_type).map(|o| (d, o))) {
-                        Some((d, other)) => Err(format!("workflow type `{}` is also exported by {other}", d.workflow_type)),
+                    match w
+                        .definitions
+                        .iter()
+                        .find_map(|d| workflow_owners.get(&d.workflow_type).map(|o| (d, o)))
+                    {
+                        Some((d, other)) => Err(Refusal::DuplicateWorkflow {
+                            workflow_type: d.workflow_type.clone(),
+                            other: other.clone(),
+                        }),
                         None => Ok(Loaded::Workflows(w)),
                     }
                 }
@@ -79,7 +82,7 @@ impl PluginSet {
                     }
                     tracing::info!(
                         plugin = %file,
-                        digest = %&w.digest[..12],
+                        digest = %w.source.short_digest(),
                         load_ms = started.elapsed().as_millis(),
                         workflows = %w.definitions.iter().map(|d| d.workflow_type.as_str()).collect::<Vec<_>>().join(", "),
                         "workflow plugin loaded"
@@ -92,7 +95,7 @@ impl PluginSet {
                     }
                     tracing::info!(
                         plugin = %file,
-                        digest = %&plugin.digest[..12],
+                        digest = %plugin.source.short_digest(),
                         load_ms = started.elapsed().as_millis(),
                         activities = %plugin.functions.iter().map(|f| f.activity_type.as_str()).collect::<Vec<_>>().join(", "),
                         "plugin loaded"

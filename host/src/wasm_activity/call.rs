@@ -2,25 +2,27 @@
 //! a memory limit and the task's cancellation, WIT values → payload; every failure named by
 //! plugin, function and cause.
 
-use super::state::{ActivityState, Output};
+use super::ActivityPlugin;
+use super::exports::ExportedFunction;
 use crate::activity::{ActivityContext, ActivityError};
 use crate::convert::payload::{
     null_payload, payload_to_val, raw_to_val, val_to_payload, val_to_raw,
 };
 use crate::convert::{describe, val_to_json};
 use crate::metrics::HostMetrics;
-use crate::plugins::exports::ExportedFunction;
-use crate::plugins::loader::LoadedPlugin;
+use crate::runtime::activity_host::{ActivityState, Denials, OUTPUT_CAPACITY, Output};
+use crate::runtime::limits::{self, MemoryLimitExceeded};
+use crate::runtime::output::{STDERR_TAIL_LINES, last_lines};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use temporalio_common::protos::temporal::api::common::v1::Payload;
 
 /// Largest result an activity may return: Temporal's default blob size limit (2 MiB), above
 /// which the server fails the task.
-pub(super) const MAX_RESULT_BYTES: usize = 2 << 20;
+const MAX_RESULT_BYTES: usize = 2 << 20;
 use wasmtime::component::Val;
 use wasmtime::component::types::Type;
-use wasmtime::{Store, Trap, WasmBacktrace};
+use wasmtime::{Trap, WasmBacktrace};
 
 /// Why an attempt failed, for the failure type and the metrics label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +33,9 @@ enum Cause {
     Memory,
     PluginError,
     Cancelled,
+    /// The sandbox could not be set up (a granted folder vanished, for instance): the host's
+    /// side, not the guest's code.
+    Sandbox,
 }
 
 impl Cause {
@@ -42,17 +47,18 @@ impl Cause {
             Cause::Memory => "memory",
             Cause::PluginError => "plugin_error",
             Cause::Cancelled => "cancelled",
+            Cause::Sandbox => "sandbox",
         }
     }
 }
 
 /// Everything one attempt needs.
 pub(super) struct Call {
-    pub(super) plugin: Arc<LoadedPlugin>,
+    pub(super) plugin: Arc<ActivityPlugin>,
     pub(super) function: ExportedFunction,
     pub(super) plugin_name: Arc<str>,
     pub(super) metrics: HostMetrics,
-    pub(super) denials: super::state::Denials,
+    pub(super) denials: Denials,
 }
 
 impl Call {
@@ -96,20 +102,17 @@ impl Call {
         let cancelled = ctx.cancelled.clone();
         let (state, output) = ActivityState::new(
             self.plugin_name.clone(),
-            &self.plugin.manifest,
+            &self.plugin.source.manifest,
             ctx,
             &self.denials,
         )
         .map_err(|e| {
             (
-                Cause::Trap,
+                Cause::Sandbox,
                 ActivityError::retryable("SandboxSetup", format!("{}: {e:#}", self.who())),
             )
         })?;
-        let mut store = Store::new(self.plugin.pre.engine(), state);
-        store.limiter(|s| &mut s.limits);
-        // Yield to tokio at every epoch tick: deadlines and cancellation take effect within one.
-        store.epoch_deadline_async_yield_and_update(1);
+        let mut store = limits::store(self.plugin.pre.engine(), state);
 
         let n_results = usize::from(self.function.result.is_some());
         let mut results = vec![Val::Bool(false); n_results];
@@ -147,7 +150,7 @@ impl Call {
     /// The call's time limit: the attempt's remaining start-to-close time, capped by the
     /// manifest's (or host's) maximum.
     fn time_limit(&self, ctx: &ActivityContext) -> Duration {
-        let max = self.plugin.manifest.max_call_time;
+        let max = self.plugin.source.manifest.max_call_time;
         ctx.info
             .deadline
             .map(|d| {
@@ -269,7 +272,6 @@ impl Call {
     /// Names the cause of a failed call, with the trap message, the WASM backtrace and the
     /// last lines the guest wrote to stderr (a Rust panic message lands there).
     fn classify(&self, e: &wasmtime::Error, stderr_tail: &str) -> (Cause, ActivityError) {
-        let text = format!("{e:#}");
         let mut extra = String::new();
         if !stderr_tail.is_empty() {
             extra.push_str(&format!("\nguest stderr:\n{stderr_tail}"));
@@ -277,8 +279,8 @@ impl Call {
         if let Some(bt) = e.downcast_ref::<WasmBacktrace>() {
             extra.push_str(&format!("\n{bt}"));
         }
-        if text.contains("forcing trap when growing memory") {
-            let mib = self.plugin.manifest.memory_limit >> 20;
+        if MemoryLimitExceeded::caused(e).is_some() {
+            let mib = self.plugin.source.manifest.memory_limit >> 20;
             return (
                 Cause::Memory,
                 ActivityError::retryable(
@@ -291,7 +293,10 @@ impl Call {
             );
         }
         // wasmtime refuses to lift more than its hostcall budget (far above the payload limit):
-        // the same mistake as a result over the limit, caught earlier.
+        // the same mistake as a result over the limit, caught earlier. wasmtime's error type
+        // for it (`HostcallFuelExhausted`) is private and it carries no `Trap` code, so only
+        // its text tells: the one decision here made by message.
+        let text = format!("{e:#}");
         if text.contains("too much data is being copied between the host and the guest") {
             return (
                 Cause::Conversion,
@@ -344,10 +349,9 @@ impl Call {
                 activity_type,
                 stdout_dropped = out_dropped,
                 stderr_dropped = err_dropped,
-                "plugin output beyond {} bytes per stream was dropped",
-                super::state::OUTPUT_CAPACITY
+                "plugin output beyond {OUTPUT_CAPACITY} bytes per stream was dropped"
             );
         }
-        super::output::last_lines(&text, super::output::STDERR_TAIL_LINES)
+        last_lines(&text, STDERR_TAIL_LINES)
     }
 }

@@ -9,22 +9,23 @@
 //! SDK, every byte the guest hands back is decoded with an error, never a panic, and a trap or
 //! an exhausted time budget fails only this run's workflow task.
 
-use super::bindings::{guest, types};
-use super::state::WorkflowState;
+use super::protocol::{
+    Step, decode, failure_message, process_results, terminal_command, translate, update_response,
+};
+use crate::runtime::limits::{self, MemoryLimitExceeded};
+use crate::runtime::output::{STDERR_TAIL_LINES, last_lines};
+use crate::runtime::workflow_host::WorkflowState;
+use crate::runtime::workflow_host::bindings::{guest, types};
 use prost::Message;
 use std::time::Duration;
 use temporalio_common::protos::coresdk::workflow_activation::{
-    InitializeWorkflow, WorkflowActivation, workflow_activation_job::Variant,
+    InitializeWorkflow, WorkflowActivation,
 };
-use temporalio_common::protos::coresdk::workflow_commands::{
-    CancelWorkflowExecution, CompleteWorkflowExecution, ContinueAsNewWorkflowExecution,
-    FailWorkflowExecution, QueryResult, QuerySuccess, UpdateResponse, WorkflowCommand,
-    query_result, update_response, workflow_command,
-};
+use temporalio_common::protos::coresdk::workflow_commands::{WorkflowCommand, update_response};
 use temporalio_common::protos::coresdk::workflow_completion::{
     Success, WorkflowActivationCompletion, workflow_activation_completion,
 };
-use temporalio_common::protos::temporal::api::common::v1::{Payload, Payloads};
+use temporalio_common::protos::temporal::api::common::v1::Payload;
 use temporalio_common::protos::temporal::api::enums::v1::WorkflowTaskFailedCause;
 use temporalio_common::protos::temporal::api::failure::v1::Failure;
 use wasmtime::Store;
@@ -73,26 +74,6 @@ pub(super) struct Run {
     pub(super) workflow_type: String,
 }
 
-#[derive(Debug)]
-enum JobContext {
-    Passive,
-    Signal,
-    Update { protocol_instance_id: String },
-    Query { query_id: String },
-}
-
-fn decode<M: Message + Default>(bytes: &[u8], what: &str) -> Result<M, String> {
-    M::decode(bytes).map_err(|e| format!("the workflow returned {what} that does not decode: {e}"))
-}
-
-fn failure_message(f: &Failure) -> String {
-    if f.message.is_empty() {
-        "(no message)".into()
-    } else {
-        f.message.clone()
-    }
-}
-
 impl Run {
     /// Instantiates the plugin for a new run and calls `instantiate-workflow`.
     pub(super) async fn start(
@@ -104,13 +85,11 @@ impl Run {
         budget: Duration,
     ) -> Result<Run, (String, TaskFailure)> {
         let pre = &plugin.pre;
-        let memory_limit = plugin.manifest.memory_limit;
-        let mut store = Store::new(
+        let memory_limit = plugin.source.manifest.memory_limit;
+        let mut store = limits::store(
             pre.engine(),
             WorkflowState::new(init.randomness_seed, memory_limit),
         );
-        store.limiter(|s| &mut s.limits);
-        store.epoch_deadline_async_yield_and_update(1);
         let work = async {
             let module = pre.instantiate_async(&mut store).await?;
             let guest = module.temporal_workflow_runtime_workflow_guest().clone();
@@ -153,7 +132,7 @@ impl Run {
             guest,
             instance,
             active_routines: Vec::new(),
-            plugin: plugin.file.clone(),
+            plugin: plugin.source.file.clone(),
             workflow_type: init.workflow_type.clone(),
         })
     }
@@ -197,11 +176,10 @@ impl Run {
                 None,
             )),
             Ok(Err(Step::Trap(e))) => {
-                let text = format!("{e:#}");
-                let mut what = if text.contains("forcing trap when growing memory") {
+                let mut what = if MemoryLimitExceeded::caused(&e).is_some() {
                     "exceeded its memory limit".to_string()
                 } else {
-                    format!("trapped: {text}")
+                    format!("trapped: {e:#}")
                 };
                 if !stderr_tail.is_empty() {
                     what.push_str(&format!("\nguest stderr:\n{stderr_tail}"));
@@ -249,10 +227,7 @@ impl Run {
                 }
             }
         }
-        crate::wasm_activity::output::last_lines(
-            &err,
-            crate::wasm_activity::output::STDERR_TAIL_LINES,
-        )
+        last_lines(&err, STDERR_TAIL_LINES)
     }
 
     async fn process(
@@ -279,7 +254,7 @@ impl Run {
             }
         };
         let mut outgoing = Vec::new();
-        self.process_results(contexts, result, &mut outgoing)?;
+        process_results(contexts, result, &mut self.active_routines, &mut outgoing)?;
         if should_poll {
             self.drive_routines(&mut outgoing).await?;
         }
@@ -289,106 +264,6 @@ impl Run {
         }
         outgoing.append(&mut state.commands);
         Ok(outgoing)
-    }
-
-    fn process_results(
-        &mut self,
-        contexts: Vec<JobContext>,
-        result: types::ActivationResult,
-        outgoing: &mut Vec<WorkflowCommand>,
-    ) -> Result<(), Step> {
-        if contexts.len() != result.job_results.len() {
-            return Err(Step::Fail(
-                format!(
-                    "returned {} job results for {} jobs",
-                    result.job_results.len(),
-                    contexts.len()
-                ),
-                None,
-            ));
-        }
-        for (context, job_result) in contexts.into_iter().zip(result.job_results) {
-            match (context, job_result) {
-                (JobContext::Passive | JobContext::Signal, types::ActivationJobResult::None) => {}
-                (JobContext::Signal, types::ActivationJobResult::StartedRoutine(r)) => match r.kind
-                {
-                    types::RoutineKind::Signal(_) => self.active_routines.push(r.routine_id),
-                    other => {
-                        return Err(Step::Fail(
-                            format!("a signal started a {other:?} routine"),
-                            None,
-                        ));
-                    }
-                },
-                (
-                    JobContext::Update {
-                        protocol_instance_id,
-                    },
-                    types::ActivationJobResult::StartedRoutine(r),
-                ) => match r.kind {
-                    types::RoutineKind::Update(kind)
-                        if kind.protocol_instance_id == protocol_instance_id =>
-                    {
-                        outgoing.push(update_response(
-                            protocol_instance_id,
-                            update_response::Response::Accepted(()),
-                        ));
-                        self.active_routines.push(r.routine_id);
-                    }
-                    other => {
-                        return Err(Step::Fail(
-                            format!(
-                                "update {protocol_instance_id} started a mismatched routine {other:?}"
-                            ),
-                            None,
-                        ));
-                    }
-                },
-                (
-                    JobContext::Update {
-                        protocol_instance_id,
-                    },
-                    types::ActivationJobResult::UpdateRejected(failure),
-                ) => {
-                    let f: Failure =
-                        decode(&failure, "a failure").map_err(|e| Step::Fail(e, None))?;
-                    outgoing.push(update_response(
-                        protocol_instance_id,
-                        update_response::Response::Rejected(f),
-                    ));
-                }
-                (
-                    JobContext::Query { query_id },
-                    types::ActivationJobResult::QueryResponse(response),
-                ) => {
-                    let variant = match response.response {
-                        Ok(payload) => query_result::Variant::Succeeded(QuerySuccess {
-                            response: Some(
-                                decode::<Payload>(&payload, "a query result")
-                                    .map_err(|e| Step::Fail(e, None))?,
-                            ),
-                        }),
-                        Err(failure) => query_result::Variant::Failed(
-                            decode(&failure, "a failure").map_err(|e| Step::Fail(e, None))?,
-                        ),
-                    };
-                    outgoing.push(
-                        workflow_command::Variant::RespondToQuery(QueryResult {
-                            query_id,
-                            variant: Some(variant),
-                        })
-                        .into(),
-                    );
-                }
-                (context, other) => {
-                    return Err(Step::Fail(
-                        format!("unexpected result {other:?} for job {context:?}"),
-                        None,
-                    ));
-                }
-            }
-        }
-        Ok(())
     }
 
     async fn poll(&mut self, routine: u64) -> Result<types::RoutinePollResult, Step> {
@@ -512,79 +387,4 @@ impl Run {
             }
         }
     }
-}
-
-/// How a step of the activation ended early.
-enum Step {
-    Trap(wasmtime::Error),
-    Fail(String, Option<WorkflowTaskFailedCause>),
-}
-
-fn terminal_command(outcome: types::TerminalOutcome) -> Result<workflow_command::Variant, String> {
-    Ok(match outcome {
-        types::TerminalOutcome::Completed(p) => {
-            workflow_command::Variant::CompleteWorkflowExecution(CompleteWorkflowExecution {
-                result: Some(decode(&p, "a result")?),
-            })
-        }
-        types::TerminalOutcome::Failed(f) => {
-            workflow_command::Variant::FailWorkflowExecution(FailWorkflowExecution {
-                failure: Some(decode(&f, "a failure")?),
-            })
-        }
-        types::TerminalOutcome::Cancelled(details) => {
-            let details: Option<Payloads> = details
-                .map(|d| decode(&d, "cancellation details"))
-                .transpose()?;
-            workflow_command::Variant::CancelWorkflowExecution(CancelWorkflowExecution { details })
-        }
-        types::TerminalOutcome::ContinueAsNew(req) => {
-            workflow_command::Variant::ContinueAsNewWorkflowExecution(decode::<
-                ContinueAsNewWorkflowExecution,
-            >(
-                &req,
-                "a continue-as-new request",
-            )?)
-        }
-    })
-}
-
-fn update_response(
-    protocol_instance_id: String,
-    response: update_response::Response,
-) -> WorkflowCommand {
-    workflow_command::Variant::UpdateResponse(UpdateResponse {
-        protocol_instance_id,
-        response: Some(response),
-    })
-    .into()
-}
-
-/// Classifies jobs; queries alone need no routine polling.
-fn translate(activation: &WorkflowActivation) -> Result<(Vec<JobContext>, bool), String> {
-    let mut should_poll = false;
-    let mut contexts = Vec::with_capacity(activation.jobs.len());
-    for job in &activation.jobs {
-        let context = match job
-            .variant
-            .as_ref()
-            .ok_or("an activation job without a variant")?
-        {
-            Variant::QueryWorkflow(q) => {
-                contexts.push(JobContext::Query {
-                    query_id: q.query_id.clone(),
-                });
-                continue;
-            }
-            Variant::SignalWorkflow(_) => JobContext::Signal,
-            Variant::DoUpdate(u) => JobContext::Update {
-                protocol_instance_id: u.protocol_instance_id.clone(),
-            },
-            Variant::RemoveFromCache(_) => return Err("an eviction mixed with other jobs".into()),
-            _ => JobContext::Passive,
-        };
-        should_poll = true;
-        contexts.push(context);
-    }
-    Ok((contexts, should_poll))
 }

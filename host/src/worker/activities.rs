@@ -110,8 +110,9 @@ impl ActivityLoop {
             let message =
                 unknown_type_message(&activity_type, &self.task_queue, &self.registry.names());
             tracing::warn!(%activity_type, task_queue = %self.task_queue, "{message}");
-            self.outcomes.failed();
-            return failed(ActivityError::retryable("ActivityTypeNotFound", message));
+            let error = ActivityError::retryable("ActivityTypeNotFound", message);
+            self.outcomes.observe_activity::<()>(&Err(error.clone()));
+            return failed(error);
         };
         let core = self.core.clone();
         let token = task_token.to_vec();
@@ -126,12 +127,7 @@ impl ActivityLoop {
         self.metrics.activities_in_flight.inc();
         let outcome = call(activity, ctx, input).await;
         self.metrics.activities_in_flight.dec();
-        match &outcome {
-            Ok(_) => self.outcomes.activity_succeeded(),
-            // A cancellation is the caller's choice, not the code's failure.
-            Err(ActivityError::Cancelled) => {}
-            Err(_) => self.outcomes.failed(),
-        }
+        self.outcomes.observe_activity(&outcome);
         match outcome {
             Ok(payload) => ActivityExecutionResult::ok(payload),
             Err(ActivityError::Cancelled)

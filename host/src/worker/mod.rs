@@ -29,16 +29,16 @@ use tokio::task::JoinHandle;
 /// activities to report them before the host stops waiting.
 const SHUTDOWN_MARGIN: Duration = Duration::from_secs(5);
 
-/// What one worker serves: its activity types, its workflow types, and the counters of how
+/// What one worker serves: its activity types, its workflow runtime, and the observer of how
 /// their work went.
-pub struct Served {
+pub(crate) struct Served {
     pub activities: ActivityRegistry,
-    pub workflows: Arc<crate::wasm_workflow::Workflows>,
+    pub workflows: Arc<dyn crate::workflow::WorkflowRuntime>,
     pub outcomes: Arc<crate::outcomes::Outcomes>,
 }
 
 /// A core worker whose loops are running.
-pub struct PollingWorker {
+pub(crate) struct PollingWorker {
     core: Arc<Worker>,
     loops: Vec<JoinHandle<Result<(), temporalio_sdk_core::PollError>>>,
     grace: Duration,
@@ -47,7 +47,7 @@ pub struct PollingWorker {
 
 impl PollingWorker {
     /// Creates the core worker for `build_id`, validates it and starts polling.
-    pub async fn start(
+    pub(crate) async fn start(
         runtime: &CoreRuntime,
         connection: Connection,
         config: &Config,
@@ -74,6 +74,7 @@ impl PollingWorker {
             core.clone(),
             config.task_queue.clone(),
             workflows,
+            outcomes.clone(),
             metrics.clone(),
         ));
         let act = tokio::spawn(
@@ -103,12 +104,12 @@ impl PollingWorker {
 
     /// True when a poll loop has ended on its own (a fatal poll error): the worker no longer
     /// takes tasks.
-    pub fn has_stopped(&self) -> bool {
+    pub(crate) fn has_stopped(&self) -> bool {
         self.loops.iter().any(JoinHandle::is_finished)
     }
 
     /// Stops polling, lets in-flight tasks finish within the grace period, finalizes core.
-    pub async fn shutdown(self) {
+    pub(crate) async fn shutdown(self) {
         tracing::info!(build_id = %self.build_id, grace = ?self.grace, "worker shutting down");
         self.core.initiate_shutdown();
         let wait = async {

@@ -7,14 +7,10 @@
 //! Evictions are always acknowledged: core waits for every activation, evictions included.
 
 use crate::metrics::HostMetrics;
-use crate::wasm_workflow::Workflows;
+use crate::outcomes::Outcomes;
+use crate::workflow::{NotServed, WorkflowRuntime};
 use std::sync::Arc;
-use temporalio_common::protos::coresdk::workflow_activation::{
-    WorkflowActivation, workflow_activation_job,
-};
-use temporalio_common::protos::coresdk::workflow_completion::{
-    WorkflowActivationCompletion, workflow_activation_completion,
-};
+use temporalio_common::protos::coresdk::workflow_completion::WorkflowActivationCompletion;
 use temporalio_common::protos::temporal::api::enums::v1::WorkflowTaskFailedCause;
 use temporalio_common::protos::temporal::api::failure::v1::Failure;
 use temporalio_sdk_core::{PollError, Worker};
@@ -23,7 +19,8 @@ use temporalio_sdk_core::{PollError, Worker};
 pub(super) async fn run_loop(
     core: Arc<Worker>,
     task_queue: String,
-    workflows: Arc<Workflows>,
+    workflows: Arc<dyn WorkflowRuntime>,
+    outcomes: Arc<Outcomes>,
     metrics: HostMetrics,
 ) -> Result<(), PollError> {
     let known_types = Arc::new(workflows.types());
@@ -35,29 +32,24 @@ pub(super) async fn run_loop(
             Err(e) => return Err(e),
         };
         while in_flight.try_join_next().is_some() {}
-        let (core, workflows, task_queue, known_types, metrics) = (
+        let (core, workflows, outcomes, task_queue, known_types, metrics) = (
             core.clone(),
             workflows.clone(),
+            outcomes.clone(),
             task_queue.clone(),
             known_types.clone(),
             metrics.clone(),
         );
         in_flight.spawn(async move {
             let run_id = activation.run_id.clone();
-            let completion = match workflows.handle(activation.clone()).await {
-                Some(c) => c,
-                None => {
-                    let completion = handle(&activation, &task_queue, &known_types, &metrics);
-                    if matches!(
-                        completion.status,
-                        Some(workflow_activation_completion::Status::Failed(_))
-                    ) {
-                        // A type this build lacks: a failure of this build, for the ramp.
-                        workflows.count_failure();
-                    }
-                    completion
-                }
-            };
+            let eviction = activation.is_only_eviction();
+            let completion = workflows
+                .activate(activation)
+                .await
+                .unwrap_or_else(|not_served| {
+                    unknown_type(&not_served, &task_queue, &known_types, &metrics)
+                });
+            outcomes.observe_workflow(eviction, &completion);
             if let Err(e) = core.complete_workflow_activation(completion).await {
                 tracing::error!(%run_id, error = %e, "completing a workflow activation failed");
             }
@@ -67,36 +59,22 @@ pub(super) async fn run_loop(
     Ok(())
 }
 
-/// Decides the completion of one activation.
-fn handle(
-    activation: &WorkflowActivation,
+/// Fails the workflow task of a run no plugin here provides.
+fn unknown_type(
+    not_served: &NotServed,
     task_queue: &str,
     known_types: &[String],
     metrics: &HostMetrics,
 ) -> WorkflowActivationCompletion {
-    let only_eviction = activation.jobs.iter().all(|j| {
-        matches!(
-            j.variant,
-            Some(workflow_activation_job::Variant::RemoveFromCache(_))
-        )
-    });
-    if only_eviction {
-        return WorkflowActivationCompletion::empty(&activation.run_id);
-    }
-    let workflow_type = activation.jobs.iter().find_map(|j| match &j.variant {
-        Some(workflow_activation_job::Variant::InitializeWorkflow(init)) => {
-            Some(init.workflow_type.as_str())
-        }
-        _ => None,
-    });
+    let workflow_type = not_served.workflow_type.as_deref();
     let message = unknown_type_message(workflow_type, task_queue, known_types);
     metrics
         .unknown_type_tasks
         .with_label_values(&["workflow", workflow_type.unwrap_or("<unknown run>")])
         .inc();
-    tracing::warn!(run_id = %activation.run_id, workflow_type, %task_queue, "{message}");
+    tracing::warn!(run_id = %not_served.run_id, workflow_type, %task_queue, "{message}");
     WorkflowActivationCompletion::fail(
-        &activation.run_id,
+        &not_served.run_id,
         Failure::application_failure(message, false),
         Some(WorkflowTaskFailedCause::WorkflowWorkerUnhandledFailure),
     )
@@ -122,38 +100,17 @@ fn unknown_type_message(workflow_type: Option<&str>, task_queue: &str, known: &[
 #[cfg(test)]
 mod tests {
     use super::*;
-    use temporalio_common::protos::coresdk::workflow_activation::{
-        InitializeWorkflow, RemoveFromCache, WorkflowActivationJob,
-    };
     use temporalio_common::protos::coresdk::workflow_completion::workflow_activation_completion::Status;
-
-    fn activation(job: workflow_activation_job::Variant) -> WorkflowActivation {
-        WorkflowActivation {
-            run_id: "run-1".into(),
-            jobs: vec![WorkflowActivationJob { variant: Some(job) }],
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn eviction_is_acknowledged() {
-        let a = activation(workflow_activation_job::Variant::RemoveFromCache(
-            RemoveFromCache::default(),
-        ));
-        let c = handle(&a, "q", &[], &HostMetrics::new());
-        assert!(matches!(c.status, Some(Status::Successful(_))));
-    }
 
     #[test]
     fn unknown_type_fails_the_task_naming_type_and_queue() {
         let metrics = HostMetrics::new();
-        let a = activation(workflow_activation_job::Variant::InitializeWorkflow(
-            InitializeWorkflow {
-                workflow_type: "GreetingWorkflow".into(),
-                ..Default::default()
-            },
-        ));
-        let c = handle(&a, "my-q", &[], &metrics);
+        let not_served = NotServed {
+            run_id: "run-1".into(),
+            workflow_type: Some("GreetingWorkflow".into()),
+        };
+        let c = unknown_type(&not_served, "my-q", &[], &metrics);
+        assert_eq!(c.run_id, "run-1");
         let Some(Status::Failed(f)) = c.status else {
             panic!("expected a failed completion");
         };
@@ -168,5 +125,15 @@ mod tests {
                 .get(),
             1
         );
+    }
+
+    #[test]
+    fn the_message_lists_the_types_served() {
+        let m = unknown_type_message(None, "q", &["A".into(), "B".into()]);
+        assert!(
+            m.starts_with("this worker holds no workflow runtime for the run"),
+            "{m}"
+        );
+        assert!(m.ends_with("workflow types here: A, B"), "{m}");
     }
 }

@@ -9,13 +9,16 @@
 //! stdout/stderr become log records, and only when the run is not replaying; `exit` traps,
 //! which fails the workflow task.
 
-use crate::wasm_activity::output::Captured;
+pub mod bindings;
+
+use super::limits::{Limited, MemoryLimiter};
+use super::output::Captured;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use temporalio_common::protos::coresdk::workflow_commands::WorkflowCommand;
-use wasmtime::component::ResourceTable;
-use wasmtime::{StoreLimits, StoreLimitsBuilder};
+use wasmtime::Engine;
+use wasmtime::component::{Linker, ResourceTable};
 use wasmtime_wasi::{
     HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView,
 };
@@ -64,16 +67,19 @@ impl HostMonotonicClock for WorkflowTime {
 pub struct WorkflowState {
     wasi: WasiCtx,
     table: ResourceTable,
-    pub(super) limits: StoreLimits,
+    limiter: MemoryLimiter,
     /// Commands pushed during the current activation.
-    pub(super) commands: Vec<WorkflowCommand>,
+    pub commands: Vec<WorkflowCommand>,
     /// A command that could not be decoded, reported as a task failure.
-    pub(super) bad_command: Option<String>,
+    pub bad_command: Option<String>,
     /// The workflow's "current details" (shown in the UI).
-    pub(super) details: String,
-    pub(super) stdout: Captured,
-    pub(super) stderr: Captured,
-    pub(super) time: WorkflowTime,
+    pub details: String,
+    /// The guest's stdout, for the log.
+    pub stdout: Captured,
+    /// The guest's stderr, for the log and failure messages.
+    pub stderr: Captured,
+    /// Workflow time, set from each activation.
+    pub time: WorkflowTime,
 }
 
 impl WorkflowState {
@@ -102,10 +108,7 @@ impl WorkflowState {
         WorkflowState {
             wasi: b.build(),
             table: ResourceTable::new(),
-            limits: StoreLimitsBuilder::new()
-                .memory_size(usize::try_from(memory_limit).unwrap_or(usize::MAX))
-                .trap_on_grow_failure(true)
-                .build(),
+            limiter: MemoryLimiter::new(memory_limit),
             commands: Vec::new(),
             bad_command: None,
             details: String::new(),
@@ -114,6 +117,19 @@ impl WorkflowState {
             time,
         }
     }
+}
+
+impl Limited for WorkflowState {
+    fn limiter(&mut self) -> &mut MemoryLimiter {
+        &mut self.limiter
+    }
+}
+
+/// The workflow linker: `workflow-host` and the deterministic WASI stand-ins.
+pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<WorkflowState>> {
+    let mut linker = Linker::new(engine);
+    bindings::add_to_linker(&mut linker)?;
+    Ok(linker)
 }
 
 impl WasiView for WorkflowState {

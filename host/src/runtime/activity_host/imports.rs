@@ -1,7 +1,7 @@
 //! The host side of `wasm-worker:plugin`: activity info, heartbeats, cancellation and logging,
 //! bound from `wit/plugin.wit` with `bindgen!`.
 
-use super::state::ActivityState;
+use super::ActivityState;
 use crate::convert::payload::json_payload;
 
 wasmtime::component::bindgen!({

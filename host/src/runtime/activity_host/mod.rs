@@ -1,13 +1,17 @@
-//! The per-attempt store state of an activity instance: WASI with no capabilities but what
-//! the manifest grants, `wasi:http` that refuses every request, memory limits, and the
-//! activity context the host interface reads.
+//! The store of one activity attempt: WASI with no capabilities but what the manifest grants,
+//! `wasi:http` that refuses every request, the memory limit, and the activity context the
+//! host interface ([`imports`]) reads.
 
+mod http;
+pub mod imports;
+
+use super::limits::{Limited, MemoryLimiter};
 use super::output::Captured;
 use crate::activity::ActivityContext;
-use crate::plugins::manifest::Manifest;
+use crate::manifest::Manifest;
 use std::sync::Arc;
-use wasmtime::component::ResourceTable;
-use wasmtime::{StoreLimits, StoreLimitsBuilder};
+use wasmtime::Engine;
+use wasmtime::component::{Linker, ResourceTable};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
@@ -19,11 +23,11 @@ pub const OUTPUT_CAPACITY: usize = 64 * 1024;
 pub struct ActivityState {
     wasi: WasiCtx,
     http: WasiHttpCtx,
-    hooks: super::http::DenyOutbound,
+    hooks: http::DenyOutbound,
     table: ResourceTable,
-    pub(super) limits: StoreLimits,
-    pub(super) ctx: ActivityContext,
-    pub(super) plugin: Arc<str>,
+    limiter: MemoryLimiter,
+    ctx: ActivityContext,
+    plugin: Arc<str>,
 }
 
 /// The guest's captured output streams.
@@ -76,26 +80,38 @@ impl ActivityState {
         b.allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false);
-        let limits = StoreLimitsBuilder::new()
-            .memory_size(usize::try_from(manifest.memory_limit).unwrap_or(usize::MAX))
-            .trap_on_grow_failure(true)
-            .build();
         Ok((
             ActivityState {
                 wasi: b.build(),
                 http: WasiHttpCtx::new(),
-                hooks: super::http::DenyOutbound {
+                hooks: http::DenyOutbound {
                     plugin: plugin.clone(),
                     denied: denials.http.clone(),
                 },
                 table: ResourceTable::new(),
-                limits,
+                limiter: MemoryLimiter::new(manifest.memory_limit),
                 ctx,
                 plugin,
             },
             out,
         ))
     }
+}
+
+impl Limited for ActivityState {
+    fn limiter(&mut self) -> &mut MemoryLimiter {
+        &mut self.limiter
+    }
+}
+
+/// The activity linker: WASI preview 2, `wasi:http` (its hooks refuse every request) and the
+/// `wasm-worker:plugin` host interfaces.
+pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<ActivityState>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+    imports::add_to_linker(&mut linker)?;
+    Ok(linker)
 }
 
 impl WasiView for ActivityState {

@@ -1,7 +1,7 @@
 //! Bindings for Temporal's `temporal:workflow-runtime@0.1.0` world (vendored in
 //! `wit/deps/workflow-runtime/`), and the host side of `workflow-host`.
 
-use super::state::WorkflowState;
+use super::WorkflowState;
 use prost::Message as _;
 use temporalio_common::protos::coresdk::workflow_commands::WorkflowCommand;
 

@@ -1,15 +1,15 @@
 //! The ramp's judgement: from a ramping generation's [`Counts`], promote it, roll it back, or
-//! wait. Pure, so every threshold is unit-tested; [`crate::swap`] acts on the verdict.
+//! wait. Pure, so every threshold is unit-tested; the rollout machine acts on the verdict.
 
 use crate::outcomes::Counts;
 
 /// Below this many counted tasks and activities a failure rate means little: one early
 /// failure must not roll back a version that would have been fine.
-pub const MIN_SAMPLE: u64 = 5;
+pub(super) const MIN_SAMPLE: u64 = 5;
 
 /// What to do with a ramping version.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Verdict {
+pub(super) enum Verdict {
     /// Not enough evidence yet.
     Wait,
     /// Enough completed runs at an acceptable failure rate: make it current.
@@ -20,7 +20,7 @@ pub enum Verdict {
 
 /// Judges `counts` against the rollout's thresholds. Failures are checked first: a version
 /// that completes runs but fails too often is still rolled back.
-pub fn judge(counts: Counts, promote_after: u64, max_failure_rate: f64) -> Verdict {
+pub(super) fn judge(counts: Counts, promote_after: u64, max_failure_rate: f64) -> Verdict {
     let sample = counts.succeeded + counts.failed;
     let rate = counts.failure_rate();
     if sample >= MIN_SAMPLE && rate > max_failure_rate {

@@ -98,21 +98,53 @@ impl Default for Manifest {
     }
 }
 
+/// Why a manifest was refused; the message names the setting and the value where one is at
+/// fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    /// A folder, FIFO or device named like a manifest: reading a FIFO would block the loader.
+    #[error("not a regular file (a folder, FIFO or device)")]
+    NotAFile,
+    /// The file exists but cannot be read.
+    #[error("cannot read the manifest: {0}")]
+    Unreadable(std::io::Error),
+    /// Not TOML, an unknown key, or a value of the wrong type.
+    #[error("invalid manifest{}: {message}", line.map(|l| format!(", line {l}")).unwrap_or_default())]
+    Syntax {
+        /// The line at fault, when the parser knows it.
+        line: Option<usize>,
+        /// The parser's message.
+        message: String,
+    },
+    /// A well-typed value that is not allowed.
+    #[error("{setting}: {reason}")]
+    Invalid {
+        /// The setting as written, `key = value`.
+        setting: String,
+        /// What is allowed instead.
+        reason: String,
+    },
+}
+
+fn invalid(setting: impl Into<String>, reason: impl Into<String>) -> ManifestError {
+    ManifestError::Invalid {
+        setting: setting.into(),
+        reason: reason.into(),
+    }
+}
+
 impl Manifest {
-    /// Reads `path` if it exists; `Ok(None)` when there is no manifest. Errors name the field.
-    pub fn load(path: &Path, plugins_dir: &Path) -> Result<Option<Manifest>, String> {
+    /// Reads `path` if it exists; `Ok(None)` when there is no manifest.
+    pub fn load(path: &Path, plugins_dir: &Path) -> Result<Option<Manifest>, ManifestError> {
         match std::fs::metadata(path) {
-            Ok(m) if !m.is_file() => {
-                // A FIFO would block the loader forever; a folder or device is a mistake.
-                return Err("not a regular file (a folder, FIFO or device)".to_string());
-            }
+            Ok(m) if !m.is_file() => return Err(ManifestError::NotAFile),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             _ => {}
         }
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(format!("cannot read the manifest: {e}")),
+            Err(e) => return Err(ManifestError::Unreadable(e)),
         };
         let mut manifest = Self::parse(&text, plugins_dir)?;
         manifest.sha256 = Some(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
@@ -122,48 +154,49 @@ impl Manifest {
     }
 
     /// Parses and validates manifest text.
-    pub fn parse(text: &str, plugins_dir: &Path) -> Result<Manifest, String> {
-        let raw: Raw = toml::from_str(text).map_err(|e| match e.span() {
+    pub fn parse(text: &str, plugins_dir: &Path) -> Result<Manifest, ManifestError> {
+        let raw: Raw = toml::from_str(text).map_err(|e| ManifestError::Syntax {
             // The line says where, for messages (type errors) that do not name the key.
-            Some(span) => format!(
-                "invalid manifest, line {}: {}",
-                text[..span.start.min(text.len())].matches('\n').count() + 1,
-                e.message()
-            ),
-            None => format!("invalid manifest: {}", e.message()),
+            line: e
+                .span()
+                .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1),
+            message: e.message().to_string(),
         })?;
         let mut m = Manifest::default();
         if let Some(mib) = raw.memory_limit_mib {
             let max = crate::engine::MAX_MEMORY_BYTES >> 20;
             if mib == 0 || mib > max {
-                return Err(format!(
-                    "memory_limit_mib = {mib}: must be between 1 and {max}"
+                return Err(invalid(
+                    format!("memory_limit_mib = {mib}"),
+                    format!("must be between 1 and {max}"),
                 ));
             }
             m.memory_limit = mib << 20;
         }
         if let Some(t) = raw.max_call_time {
-            let d =
-                humantime::parse_duration(&t).map_err(|e| format!("max_call_time = {t:?}: {e}"))?;
+            let setting = format!("max_call_time = {t:?}");
+            let d = humantime::parse_duration(&t).map_err(|e| invalid(&setting, e.to_string()))?;
             if d.is_zero() || d > HOST_MAX_CALL_TIME {
-                return Err(format!(
-                    "max_call_time = {t:?}: must be above 0 and at most {HOST_MAX_CALL_TIME:?}"
+                return Err(invalid(
+                    setting,
+                    format!("must be above 0 and at most {HOST_MAX_CALL_TIME:?}"),
                 ));
             }
             m.max_call_time = d;
         }
         for (from, to) in &raw.rename {
             if to.trim().is_empty() {
-                return Err(format!(
-                    "rename.{from}: the activity type must not be empty"
+                return Err(invalid(
+                    format!("rename.{from}"),
+                    "the activity type must not be empty",
                 ));
             }
         }
         for d in raw.dir {
             if !d.guest.starts_with('/') {
-                return Err(format!(
-                    "dir.guest = {:?}: must be an absolute path",
-                    d.guest
+                return Err(invalid(
+                    format!("dir.guest = {:?}", d.guest),
+                    "must be an absolute path",
                 ));
             }
             let host = if d.host.is_absolute() {
@@ -172,17 +205,20 @@ impl Manifest {
                 plugins_dir.join(&d.host)
             };
             if !host.is_dir() {
-                return Err(format!(
-                    "dir.host = {:?}: no such folder ({})",
-                    d.host,
-                    host.display()
+                return Err(invalid(
+                    format!("dir.host = {:?}", d.host),
+                    format!("no such folder ({})", host.display()),
                 ));
             }
             m.dirs.push(GrantedDir { host, ..d });
         }
         let versioning = |field: &str, v: &str| {
-            Versioning::parse(v)
-                .ok_or_else(|| format!("{field} = {v:?}: must be \"pinned\" or \"auto-upgrade\""))
+            Versioning::parse(v).ok_or_else(|| {
+                invalid(
+                    format!("{field} = {v:?}"),
+                    "must be \"pinned\" or \"auto-upgrade\"",
+                )
+            })
         };
         m.versioning = raw
             .versioning
@@ -242,7 +278,8 @@ mod tests {
         let e = Manifest::parse("[versioning_by_type]\nA = \"sticky\"", Path::new("/"))
             .expect_err("bad behaviour");
         assert!(
-            e.starts_with("versioning_by_type.A = \"sticky\": must be"),
+            e.to_string()
+                .starts_with("versioning_by_type.A = \"sticky\": must be"),
             "{e}"
         );
     }
@@ -253,28 +290,43 @@ mod tests {
         // which line is wrong.
         let e = Manifest::parse("[rename]\nmemory_limit_mib = 8\n", Path::new("/"))
             .expect_err("an integer where a type name belongs");
-        assert!(e.starts_with("invalid manifest, line 2: "), "{e}");
+        assert!(
+            matches!(e, ManifestError::Syntax { line: Some(2), .. }),
+            "{e:?}"
+        );
+        assert!(
+            e.to_string().starts_with("invalid manifest, line 2: "),
+            "{e}"
+        );
     }
 
     #[test]
     fn mistakes_name_the_field() {
-        let e = Manifest::parse("memory_limit = 5", Path::new("/")).expect_err("unknown");
+        let e = Manifest::parse("memory_limit = 5", Path::new("/"))
+            .expect_err("unknown")
+            .to_string();
         assert!(e.contains("unknown field `memory_limit`"), "{e}");
-        let e = Manifest::parse("memory_limit_mib = 0", Path::new("/")).expect_err("zero");
+        let e = Manifest::parse("memory_limit_mib = 0", Path::new("/"))
+            .expect_err("zero")
+            .to_string();
         assert!(
             e.starts_with("memory_limit_mib = 0: must be between 1"),
             "{e}"
         );
-        let e = Manifest::parse("max_call_time = \"forever\"", Path::new("/")).expect_err("bad");
+        let e = Manifest::parse("max_call_time = \"forever\"", Path::new("/"))
+            .expect_err("bad")
+            .to_string();
         assert!(e.starts_with("max_call_time = \"forever\""), "{e}");
         let e = Manifest::parse(
             "[[dir]]\nhost = \"nope\"\nguest = \"/x\"",
             Path::new("/nonexistent"),
         )
-        .expect_err("dir");
+        .expect_err("dir")
+        .to_string();
         assert!(e.contains("dir.host = \"nope\": no such folder"), "{e}");
         let e = Manifest::parse("[[dir]]\nhost = \"/\"\nguest = \"x\"", Path::new("/"))
-            .expect_err("guest");
+            .expect_err("guest")
+            .to_string();
         assert!(e.contains("must be an absolute path"), "{e}");
     }
 }

@@ -44,8 +44,58 @@ impl ExportedFunction {
     }
 }
 
+/// Why a component's exports cannot serve as activities.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportsError {
+    /// The component's own type names an export its index cannot find (a malformed component).
+    #[error("{what} cannot be located")]
+    Unlocatable {
+        /// `export `name`` or `function `iface#name``.
+        what: String,
+    },
+    /// A parameter type the JSON ↔ WIT mapping does not cover (a resource, a borrow…).
+    #[error("function `{function}` parameter `{param}` has type {ty} which activities cannot take")]
+    UnsupportedParam {
+        /// The WIT function.
+        function: String,
+        /// The parameter.
+        param: String,
+        /// Its WIT type, written out.
+        ty: String,
+    },
+    /// A result type the mapping does not cover.
+    #[error("function `{function}` returns {ty} which activities cannot return")]
+    UnsupportedResult {
+        /// The WIT function.
+        function: String,
+        /// Its result type, written out.
+        ty: String,
+    },
+    /// Nothing to call: no exported function at all.
+    #[error(
+        "exports no functions; an activity plugin exports an interface of functions \
+         (see wit/README.md), a command component (wasi:cli/run) is not a plugin"
+    )]
+    NoFunctions,
+    /// The manifest renames a function the component does not export.
+    #[error("manifest rename.{0}: the component exports no function `{0}`")]
+    UnknownRename(String),
+    /// Two functions map to one activity type.
+    #[error(
+        "activity type `{activity_type}` is exported twice (by `{first}` and `{second}`); rename one in the manifest"
+    )]
+    DuplicateType {
+        /// The activity type.
+        activity_type: String,
+        /// `interface#function` of the first.
+        first: String,
+        /// `interface#function` of the second.
+        second: String,
+    },
+}
+
 /// What kind of component this is, judging by its exports.
-pub enum Exports {
+pub(crate) enum Exports {
     /// Activity functions.
     Activities(Vec<ExportedFunction>),
     /// A workflow component (exports Temporal's workflow-runtime ABI).
@@ -60,11 +110,11 @@ fn is_toolchain_hook(instance: &str, function: &str) -> bool {
 }
 
 /// Reads the exported functions; `rename` maps WIT names to activity types.
-pub fn read(
+pub(crate) fn read(
     engine: &Engine,
     component: &Component,
     rename: &BTreeMap<String, String>,
-) -> Result<Exports, String> {
+) -> Result<Exports, ExportsError> {
     let mut functions = Vec::new();
     let ty = component.component_type();
     for (name, item) in ty.exports(engine) {
@@ -76,9 +126,11 @@ pub fn read(
                 if name.starts_with("wasi:") {
                     continue;
                 }
-                let iface = component
-                    .get_export_index(None, name)
-                    .ok_or_else(|| format!("export `{name}` cannot be located"))?;
+                let iface = component.get_export_index(None, name).ok_or_else(|| {
+                    ExportsError::Unlocatable {
+                        what: format!("export `{name}`"),
+                    }
+                })?;
                 for (fname, fitem) in instance.exports(engine) {
                     if is_toolchain_hook(name, fname) {
                         continue;
@@ -87,43 +139,40 @@ pub fn read(
                         let index =
                             component
                                 .get_export_index(Some(&iface), fname)
-                                .ok_or_else(|| {
-                                    format!("function `{name}#{fname}` cannot be located")
+                                .ok_or_else(|| ExportsError::Unlocatable {
+                                    what: format!("function `{name}#{fname}`"),
                                 })?;
                         functions.push(function(name, fname, &f, index, rename)?);
                     }
                 }
             }
             ComponentItem::ComponentFunc(f) => {
-                let index = component
-                    .get_export_index(None, name)
-                    .ok_or_else(|| format!("function `{name}` cannot be located"))?;
+                let index = component.get_export_index(None, name).ok_or_else(|| {
+                    ExportsError::Unlocatable {
+                        what: format!("function `{name}`"),
+                    }
+                })?;
                 functions.push(function("", name, &f, index, rename)?);
             }
             _ => {}
         }
     }
     if functions.is_empty() {
-        return Err(
-            "exports no functions; an activity plugin exports an interface of functions \
-                    (see wit/README.md), a command component (wasi:cli/run) is not a plugin"
-                .into(),
-        );
+        return Err(ExportsError::NoFunctions);
     }
     for from in rename.keys() {
         if !functions.iter().any(|f| &f.name == from) {
-            return Err(format!(
-                "manifest rename.{from}: the component exports no function `{from}`"
-            ));
+            return Err(ExportsError::UnknownRename(from.clone()));
         }
     }
     let mut seen: BTreeMap<&str, &ExportedFunction> = BTreeMap::new();
     for f in &functions {
         if let Some(other) = seen.insert(&f.activity_type, f) {
-            return Err(format!(
-                "activity type `{}` is exported twice (by `{}#{}` and `{}#{}`); rename one in the manifest",
-                f.activity_type, other.interface, other.name, f.interface, f.name
-            ));
+            return Err(ExportsError::DuplicateType {
+                activity_type: f.activity_type.clone(),
+                first: format!("{}#{}", other.interface, other.name),
+                second: format!("{}#{}", f.interface, f.name),
+            });
         }
     }
     Ok(Exports::Activities(functions))
@@ -135,24 +184,25 @@ fn function(
     f: &wasmtime::component::types::ComponentFunc,
     index: ComponentExportIndex,
     rename: &BTreeMap<String, String>,
-) -> Result<ExportedFunction, String> {
+) -> Result<ExportedFunction, ExportsError> {
     let params: Vec<(String, Type)> = f.params().map(|(n, t)| (n.to_string(), t)).collect();
     let result = f.results().next();
     for (p, t) in &params {
         if !convertible(t) {
-            return Err(format!(
-                "function `{name}` parameter `{p}` has type {} which activities cannot take",
-                describe(t)
-            ));
+            return Err(ExportsError::UnsupportedParam {
+                function: name.to_string(),
+                param: p.clone(),
+                ty: describe(t),
+            });
         }
     }
     if let Some(t) = &result
         && !convertible(t)
     {
-        return Err(format!(
-            "function `{name}` returns {} which activities cannot return",
-            describe(t)
-        ));
+        return Err(ExportsError::UnsupportedResult {
+            function: name.to_string(),
+            ty: describe(t),
+        });
     }
     let raw = !params.is_empty()
         && params.iter().all(|(_, t)| is_payload_record(t))

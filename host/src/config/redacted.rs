@@ -1,0 +1,34 @@
+//! What the start-up log line shows of the settings: every one of them, the API key redacted.
+
+use super::Config;
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("address", &self.address.as_str())
+            .field("namespace", &self.namespace)
+            .field("task_queue", &self.task_queue)
+            .field("build_id", &self.build_id)
+            .field("deployment_name", &self.deployment_name)
+            .field("metrics_addr", &self.metrics_addr)
+            .field(
+                "max_concurrent_workflow_tasks",
+                &self.max_concurrent_workflow_tasks,
+            )
+            .field("max_concurrent_activities", &self.max_concurrent_activities)
+            .field("max_cached_workflows", &self.max_cached_workflows)
+            .field("plugins_dir", &self.plugins_dir)
+            .field("shutdown_grace", &self.shutdown_grace)
+            .field("compile_cache", &self.compile_cache)
+            .field("default_versioning", &self.default_versioning)
+            .field("rollout", &self.rollout)
+            .field("drain_limit", &self.drain_limit)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("status_interval", &self.status_interval)
+            .field("log_filter", &self.log_filter)
+            .field("log_format", &self.log_format)
+            .field("tls", &self.tls)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}

@@ -1,0 +1,85 @@
+//! Why a plugin file was refused: one variant per cause, each carrying what the author needs to
+//! fix it. The file itself is named by [`LoadError`], the message users see.
+
+use crate::manifest::ManifestError;
+use crate::wasm_activity::UnsatisfiedImports;
+use crate::wasm_activity::exports::ExportsError;
+use crate::wasm_workflow::WorkflowPluginError;
+
+/// A file the host refused, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("plugin {file}: {reason}")]
+pub struct LoadError {
+    /// The file's name (the folder's path when the folder itself cannot be listed).
+    pub file: String,
+    /// Why it was refused.
+    pub reason: Refusal,
+}
+
+/// The reason a plugin file (or the folder) was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    /// The plugins folder cannot be listed (deleted, unreadable, out of file descriptors).
+    #[error("cannot list the plugins folder: {0}")]
+    Unlistable(std::io::Error),
+    /// The file cannot be read.
+    #[error("cannot read the file: {0}")]
+    Unreadable(std::io::Error),
+    /// A folder, FIFO or device named `*.wasm`: reading a FIFO would block the loader.
+    #[error("not a regular file (a folder, FIFO or device)")]
+    NotAFile,
+    /// Zero bytes: usually a copy still in progress.
+    #[error("the file is empty (still being copied? publish by writing elsewhere, then renaming)")]
+    Empty,
+    /// No `\0asm` header.
+    #[error("not a WebAssembly file (it lacks the \\0asm header)")]
+    NotWasm,
+    /// A core module where a component belongs.
+    #[error(
+        "a core WebAssembly module, not a component; build with \
+         `cargo build --target wasm32-wasip2` (Rust), or wrap a wasm32-wasi module with \
+         `plugin-tool component-new` (C; see plugins/c-activity)"
+    )]
+    CoreModule,
+    /// A WebAssembly version/layer this host does not know.
+    #[error("an unsupported WebAssembly version {0:02x?}")]
+    UnsupportedVersion([u8; 4]),
+    /// The manifest beside the file is refused.
+    #[error("manifest {file}: {error}")]
+    Manifest {
+        /// The manifest's file name.
+        file: String,
+        /// Why.
+        error: ManifestError,
+    },
+    /// wasmtime could not compile or validate it (truncated, corrupt).
+    #[error("not a valid component: {0:#}")]
+    InvalidComponent(wasmtime::Error),
+    /// An activity component whose exports do not fit.
+    #[error(transparent)]
+    Exports(#[from] ExportsError),
+    /// An activity component that imports what the host does not provide.
+    #[error(transparent)]
+    ActivityImports(#[from] UnsatisfiedImports),
+    /// A workflow component that does not load.
+    #[error(transparent)]
+    Workflow(#[from] WorkflowPluginError),
+    /// An activity type an earlier file (in name order) already provides.
+    #[error(
+        "activity type `{activity_type}` is also exported by {other}; rename one in its manifest"
+    )]
+    DuplicateActivity {
+        /// The activity type.
+        activity_type: String,
+        /// The file that provides it.
+        other: String,
+    },
+    /// A workflow type an earlier file already provides.
+    #[error("workflow type `{workflow_type}` is also exported by {other}")]
+    DuplicateWorkflow {
+        /// The workflow type.
+        workflow_type: String,
+        /// The file that provides it.
+        other: String,
+    },
+}

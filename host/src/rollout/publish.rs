@@ -1,0 +1,45 @@
+//! Renders the rollout onto `/status` and the `wasm_worker_build_info` gauge: every live
+//! generation with its state, then the last few drained, the last refused reload and the last
+//! rollback.
+
+use super::{Env, Rollout};
+use crate::status::{GenerationState, GenerationStatus};
+
+/// Publishes `rollout`'s state.
+pub(super) fn publish(rollout: &Rollout, env: &Env<'_>) {
+    let m = &rollout.machine;
+    let status = |build_id: &str, state| rollout.generations.get(build_id).map(|g| g.status(state));
+    let mut generations: Vec<GenerationStatus> = Vec::new();
+    generations.extend(
+        m.current()
+            .and_then(|b| status(b, GenerationState::Current)),
+    );
+    if let Some((b, percent)) = m.ramping()
+        && let Some(mut s) = status(b, GenerationState::Ramping)
+    {
+        s.ramp_percent = Some(percent);
+        generations.push(s);
+    }
+    generations.extend(
+        m.draining()
+            .iter()
+            .filter_map(|d| status(&d.build_id, GenerationState::Draining)),
+    );
+    env.metrics.build_info.reset();
+    // Stopped generations are history: on `/status`, not in the live build_info gauge.
+    for g in &generations {
+        env.metrics
+            .build_info
+            .with_label_values(&[&g.build_id, g.state.as_str()])
+            .set(1);
+    }
+    generations.extend(rollout.drained.iter().cloned());
+    let last_rollback = m.last_rollback().cloned();
+    let last_load_error = m.last_load_error().cloned();
+    env.board.update(|s| {
+        s.deployment_name.clone_from(&env.config.deployment_name);
+        s.generations = generations;
+        s.last_rollback = last_rollback;
+        s.last_load_error = last_load_error;
+    });
+}

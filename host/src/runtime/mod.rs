@@ -1,0 +1,144 @@
+//! The runtime layer under both plugin kinds: one engine, one linker per kind of store, the
+//! compile caches (memory and disk), the epoch ticker, guest-output capture and the memory
+//! limiter. Activities and workflows build on it; it knows neither executor.
+//!
+//! What a store of each kind holds, and the host imports linked for it, live here too
+//! ([`activity_host`], [`workflow_host`]): a linker is typed by its store, so whoever owns the
+//! linkers owns the store types.
+
+pub mod activity_host;
+pub mod limits;
+pub mod output;
+mod ticker;
+pub mod workflow_host;
+
+use crate::compile_cache::{CompileCache, Source};
+use crate::engine::{PoolSize, plugin_engine};
+use crate::metrics::HostMetrics;
+use activity_host::ActivityState;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Mutex;
+use ticker::EpochTicker;
+use wasmtime::Engine;
+use wasmtime::component::{Component, Linker};
+use workflow_host::WorkflowState;
+
+/// The engine, one linker per plugin kind, the compile caches and the epoch ticker; alive
+/// while the host runs.
+pub struct Runtime {
+    engine: Engine,
+    /// Compiled components by SHA-256 of their bytes: a swap compiles only what changed, and
+    /// a revert compiles nothing.
+    compiled: Mutex<HashMap<String, Component>>,
+    /// The same, on disk: restarts skip compilation too.
+    disk: Option<CompileCache>,
+    cache_lookups: prometheus::IntCounterVec,
+    activity_linker: Linker<ActivityState>,
+    workflow_linker: Linker<WorkflowState>,
+    _ticker: EpochTicker,
+}
+
+impl Runtime {
+    /// Builds the engine and links, once: for activities WASI preview 2, `wasi:http` and the
+    /// plugin contract; for workflows `workflow-host` and the deterministic WASI stand-ins.
+    /// Compiled components persist in `cache_dir` when given; a folder that cannot be created
+    /// only costs time, so it is logged, not fatal.
+    pub fn new(
+        pool: PoolSize,
+        metrics: &HostMetrics,
+        cache_dir: Option<&Path>,
+    ) -> anyhow::Result<Self> {
+        let engine = plugin_engine(pool)?;
+        let activity_linker = activity_host::linker(&engine)?;
+        let workflow_linker = workflow_host::linker(&engine)?;
+        let ticker = EpochTicker::start(&engine)?;
+        let disk = cache_dir.and_then(|dir| match CompileCache::open(dir, &engine) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::warn!(dir = %dir.display(), error = %e, "compile cache unavailable; plugins compile on every start");
+                None
+            }
+        });
+        match &disk {
+            Some(d) => tracing::info!(dir = %d.dir().display(), "compile cache"),
+            None => tracing::info!("compile cache off: plugins compile on every start"),
+        }
+        Ok(Runtime {
+            engine,
+            compiled: Mutex::default(),
+            disk,
+            cache_lookups: metrics.compile_cache.clone(),
+            activity_linker,
+            workflow_linker,
+            _ticker: ticker,
+        })
+    }
+
+    /// The compiled component for `bytes` (whose SHA-256 is `digest`): from memory, else from
+    /// the disk cache, else compiled (and then stored in both).
+    pub fn component(&self, digest: &str, bytes: &[u8]) -> wasmtime::Result<Component> {
+        let started = std::time::Instant::now();
+        let (component, source) = self.lookup_or_compile(digest, bytes)?;
+        self.cache_lookups
+            .with_label_values(&[source.label()])
+            .inc();
+        tracing::debug!(
+            digest = &digest[..digest.len().min(12)],
+            source = source.label(),
+            ms = started.elapsed().as_millis() as u64,
+            "component ready"
+        );
+        Ok(component)
+    }
+
+    fn lookup_or_compile(
+        &self,
+        digest: &str,
+        bytes: &[u8],
+    ) -> wasmtime::Result<(Component, Source)> {
+        let cached = self
+            .compiled
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(digest)
+            .cloned();
+        if let Some(c) = cached {
+            return Ok((c, Source::Memory));
+        }
+        let (component, source) = match self
+            .disk
+            .as_ref()
+            .and_then(|d| d.load(&self.engine, digest))
+        {
+            Some(c) => (c, Source::Disk),
+            None => {
+                let c = Component::new(&self.engine, bytes)?;
+                if let Some(disk) = &self.disk {
+                    disk.store(digest, &c);
+                }
+                (c, Source::Compiled)
+            }
+        };
+        self.compiled
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(digest.to_string(), component.clone());
+        Ok((component, source))
+    }
+
+    /// The shared engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The linker for activity plugins.
+    pub fn activity_linker(&self) -> &Linker<ActivityState> {
+        &self.activity_linker
+    }
+
+    /// The linker for workflow plugins.
+    pub fn workflow_linker(&self) -> &Linker<WorkflowState> {
+        &self.workflow_linker
+    }
+}

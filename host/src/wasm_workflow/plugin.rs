@@ -1,0 +1,143 @@
+//! A workflow plugin, loaded: a component on Temporal's `workflow-runtime` ABI, linked once,
+//! and the workflow types it says it exports.
+
+use super::ACTIVATION_BUDGET;
+use crate::config::Versioning;
+use crate::manifest::Manifest;
+use crate::plugin_file::PluginFile;
+use crate::runtime::Runtime;
+use crate::runtime::limits;
+use crate::runtime::workflow_host::WorkflowState;
+use crate::runtime::workflow_host::bindings::WorkflowModulePre;
+use std::time::Duration;
+use wasmtime::component::Component;
+
+/// Why a workflow component does not load.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkflowPluginError {
+    /// It imports something the workflow linker does not provide (real WASI, say).
+    #[error("a workflow component that imports something the host does not provide: {0:#}")]
+    UnsatisfiedImports(wasmtime::Error),
+    /// Its exports do not match the `workflow-runtime` world.
+    #[error("does not match the workflow-runtime world: {0:#}")]
+    WorldMismatch(wasmtime::Error),
+    /// `list-workflows` looped or blocked.
+    #[error("list-workflows did not return within {0:?}")]
+    ListTimeout(Duration),
+    /// `list-workflows` trapped.
+    #[error("list-workflows trapped: {0:#}")]
+    ListTrapped(wasmtime::Error),
+    /// It says it exports no workflow type.
+    #[error("a workflow component that exports no workflows")]
+    NoWorkflows,
+    /// The manifest places a workflow type the plugin does not export (a typo would otherwise
+    /// silently leave that type on the default).
+    #[error(
+        "manifest versioning_by_type.{workflow_type}: the plugin exports no workflow type `{workflow_type}` (it exports {exported})"
+    )]
+    UnknownVersioningType {
+        /// The type named in the manifest.
+        workflow_type: String,
+        /// The types it does export, comma-separated.
+        exported: String,
+    },
+}
+
+/// A workflow type a plugin exports, as `list-workflows` describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkflowDefinition {
+    /// The Temporal workflow type.
+    pub workflow_type: String,
+    /// Signal names.
+    pub signals: Vec<String>,
+    /// Query names.
+    pub queries: Vec<String>,
+    /// Update names.
+    pub updates: Vec<String>,
+}
+
+/// A compiled, linked workflow plugin.
+pub struct WorkflowPlugin {
+    /// The file, its digest and manifest.
+    pub source: PluginFile,
+    /// The workflow types it exports.
+    pub definitions: Vec<WorkflowDefinition>,
+    pub(super) pre: WorkflowModulePre<WorkflowState>,
+}
+
+impl WorkflowPlugin {
+    /// How `workflow_type` moves between builds: its manifest entry, else the manifest's
+    /// plugin-wide setting, else `default`.
+    pub fn versioning(&self, workflow_type: &str, default: Versioning) -> Versioning {
+        let manifest = &self.source.manifest;
+        manifest
+            .versioning_by_type
+            .get(workflow_type)
+            .copied()
+            .or(manifest.versioning)
+            .unwrap_or(default)
+    }
+
+    /// Links `component` and asks it which workflows it exports.
+    pub fn new(
+        runtime: &Runtime,
+        source: PluginFile,
+        component: &Component,
+    ) -> Result<Self, WorkflowPluginError> {
+        let manifest = &source.manifest;
+        let pre = runtime
+            .workflow_linker()
+            .instantiate_pre(component)
+            .map_err(WorkflowPluginError::UnsatisfiedImports)?;
+        let pre = WorkflowModulePre::new(pre).map_err(WorkflowPluginError::WorldMismatch)?;
+        let definitions = wasmtime_wasi::runtime::in_tokio(list_workflows(&pre, manifest))?;
+        if definitions.is_empty() {
+            return Err(WorkflowPluginError::NoWorkflows);
+        }
+        // A typo in a type name must not silently leave that type on the default.
+        for ty in manifest.versioning_by_type.keys() {
+            if !definitions.iter().any(|d| &d.workflow_type == ty) {
+                let exported: Vec<&str> = definitions
+                    .iter()
+                    .map(|d| d.workflow_type.as_str())
+                    .collect();
+                return Err(WorkflowPluginError::UnknownVersioningType {
+                    workflow_type: ty.clone(),
+                    exported: exported.join(", "),
+                });
+            }
+        }
+        Ok(WorkflowPlugin {
+            source,
+            definitions,
+            pre,
+        })
+    }
+}
+
+async fn list_workflows(
+    pre: &WorkflowModulePre<WorkflowState>,
+    manifest: &Manifest,
+) -> Result<Vec<WorkflowDefinition>, WorkflowPluginError> {
+    let mut store = limits::store(pre.engine(), WorkflowState::new(0, manifest.memory_limit));
+    let work = async {
+        let module = pre.instantiate_async(&mut store).await?;
+        module
+            .temporal_workflow_runtime_workflow_guest()
+            .call_list_workflows(&mut store)
+            .await
+    };
+    let defs = tokio::time::timeout(ACTIVATION_BUDGET, work)
+        .await
+        .map_err(|_| WorkflowPluginError::ListTimeout(ACTIVATION_BUDGET))?
+        .map_err(WorkflowPluginError::ListTrapped)?;
+    Ok(defs
+        .into_iter()
+        .map(|d| WorkflowDefinition {
+            workflow_type: d.workflow_type,
+            signals: d.signals,
+            queries: d.queries,
+            updates: d.updates.into_iter().map(|u| u.name).collect(),
+        })
+        .collect())
+}

@@ -1,0 +1,199 @@
+//! The workflow types of one plugin set and their cached runs: each activation goes to its
+//! run's instance, a new run instantiates its type's plugin.
+//!
+//! Each cached run owns one instance (from the plugin's `InstancePre`): a trap in one run never
+//! touches another. Core bounds the cache (`--max-cached-workflows`) and evicts the least
+//! recently used runs; an eviction drops the instance, and a later task for that run replays
+//! its history into a fresh one.
+
+use super::run::Run;
+use super::{ACTIVATION_BUDGET, WorkflowPlugin};
+use crate::config::Versioning;
+use crate::metrics::HostMetrics;
+use crate::workflow::{NotServed, WorkflowRuntime};
+use futures::future::BoxFuture;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use temporalio_common::protos::coresdk::workflow_activation::{
+    WorkflowActivation, workflow_activation_job,
+};
+use temporalio_common::protos::coresdk::workflow_completion::{
+    WorkflowActivationCompletion, workflow_activation_completion,
+};
+use temporalio_common::protos::temporal::api::enums::v1::{
+    VersioningBehavior, WorkflowTaskFailedCause,
+};
+use temporalio_common::protos::temporal::api::failure::v1::Failure;
+
+/// The workflow types of a plugin set and their cached runs.
+pub struct Workflows {
+    by_type: BTreeMap<String, Arc<WorkflowPlugin>>,
+    /// Each type's versioning behaviour, sent with every completed workflow task: the server
+    /// pins a run to its build, or moves it to the current build, by what its last task said.
+    versioning: BTreeMap<String, VersioningBehavior>,
+    runs: Mutex<HashMap<String, Run>>,
+    namespace: String,
+    task_queue: String,
+    metrics: HostMetrics,
+}
+
+impl Workflows {
+    /// Serves `plugins` on `task_queue`; types their manifests do not place get
+    /// `default_versioning`.
+    pub fn new(
+        plugins: &[Arc<WorkflowPlugin>],
+        namespace: &str,
+        task_queue: &str,
+        default_versioning: Versioning,
+        metrics: &HostMetrics,
+    ) -> Self {
+        let mut by_type = BTreeMap::new();
+        let mut versioning = BTreeMap::new();
+        for p in plugins {
+            for d in &p.definitions {
+                by_type.insert(d.workflow_type.clone(), p.clone());
+                let behavior = match p.versioning(&d.workflow_type, default_versioning) {
+                    Versioning::Pinned => VersioningBehavior::Pinned,
+                    Versioning::AutoUpgrade => VersioningBehavior::AutoUpgrade,
+                };
+                versioning.insert(d.workflow_type.clone(), behavior);
+            }
+        }
+        Workflows {
+            by_type,
+            versioning,
+            runs: Mutex::new(HashMap::new()),
+            namespace: namespace.to_string(),
+            task_queue: task_queue.to_string(),
+            metrics: metrics.clone(),
+        }
+    }
+
+    /// The versioning behaviour of `workflow_type`, if served.
+    pub fn versioning(&self, workflow_type: &str) -> Option<VersioningBehavior> {
+        self.versioning.get(workflow_type).copied()
+    }
+
+    /// Workflow types served, sorted.
+    pub fn types(&self) -> Vec<String> {
+        self.by_type.keys().cloned().collect()
+    }
+
+    fn runs(&self) -> std::sync::MutexGuard<'_, HashMap<String, Run>> {
+        self.runs.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn set_cached_gauge(&self, n: usize) {
+        self.metrics
+            .workflow_runs_cached
+            .set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+
+    /// Handles one activation; [`NotServed`] when no plugin provides the run's type (the caller
+    /// reports that).
+    pub async fn handle(
+        &self,
+        activation: WorkflowActivation,
+    ) -> Result<WorkflowActivationCompletion, NotServed> {
+        let run_id = activation.run_id.clone();
+        if activation.is_only_eviction() {
+            let mut runs = self.runs();
+            if runs.remove(&run_id).is_some() {
+                self.metrics.workflow_evictions.inc();
+            }
+            self.set_cached_gauge(runs.len());
+            return Ok(WorkflowActivationCompletion::empty(run_id));
+        }
+        // Core never sends two activations of one run at once: take the run out while it works.
+        let cached = self.runs().remove(&run_id);
+        let mut run = match cached {
+            Some(run) => run,
+            None => {
+                let init = activation.jobs.iter().find_map(|j| match &j.variant {
+                    Some(workflow_activation_job::Variant::InitializeWorkflow(i)) => Some(i),
+                    _ => None,
+                });
+                let Some((init, plugin)) = init
+                    .and_then(|i| Some((i.clone(), self.by_type.get(&i.workflow_type)?.clone())))
+                else {
+                    return Err(NotServed::of(&activation));
+                };
+                let started = Run::start(
+                    &plugin,
+                    &init,
+                    &self.namespace,
+                    &self.task_queue,
+                    &run_id,
+                    ACTIVATION_BUDGET,
+                )
+                .await;
+                match started {
+                    Ok(run) => run,
+                    Err((message, cause)) => {
+                        self.metrics
+                            .workflow_task_failures
+                            .with_label_values(&[&init.workflow_type, cause.label()])
+                            .inc();
+                        let message = format!("plugin {}: {message}", plugin.source.file);
+                        tracing::warn!(%run_id, workflow_type = %init.workflow_type, "{message}");
+                        return Ok(WorkflowActivationCompletion::fail(
+                            run_id,
+                            Failure::application_failure(message, false),
+                            Some(WorkflowTaskFailedCause::WorkflowWorkerUnhandledFailure),
+                        ));
+                    }
+                }
+            }
+        };
+        let workflow_type = run.workflow_type.clone();
+        self.metrics
+            .workflow_activations
+            .with_label_values(&[&workflow_type])
+            .inc();
+        let started = Instant::now();
+        let outcome = run.activate(activation, ACTIVATION_BUDGET).await;
+        self.metrics
+            .workflow_activation_seconds
+            .with_label_values(&[&workflow_type])
+            .observe(started.elapsed().as_secs_f64());
+        match outcome {
+            Ok(mut completion) => {
+                if let Some(workflow_activation_completion::Status::Successful(success)) =
+                    &mut completion.status
+                    && let Some(behavior) = self.versioning.get(&workflow_type)
+                {
+                    success.set_versioning_behavior(*behavior);
+                }
+                let mut runs = self.runs();
+                runs.insert(run_id, run);
+                self.set_cached_gauge(runs.len());
+                Ok(completion)
+            }
+            Err(failed) => {
+                // The instance may be mid-call or poisoned: drop it; core replays the run into
+                // a fresh one when the task is retried.
+                self.metrics
+                    .workflow_task_failures
+                    .with_label_values(&[&workflow_type, failed.cause.label()])
+                    .inc();
+                tracing::warn!(%run_id, %workflow_type, cause = failed.cause.label(), "workflow task failed");
+                self.set_cached_gauge(self.runs().len());
+                Ok(failed.completion)
+            }
+        }
+    }
+}
+
+impl WorkflowRuntime for Workflows {
+    fn types(&self) -> Vec<String> {
+        Workflows::types(self)
+    }
+
+    fn activate(
+        &self,
+        activation: WorkflowActivation,
+    ) -> BoxFuture<'_, Result<WorkflowActivationCompletion, NotServed>> {
+        Box::pin(self.handle(activation))
+    }
+}
