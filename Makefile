@@ -55,8 +55,10 @@ rust-plugins: rust-targets protoc
 	@mkdir -p $(PLUGINS_OUT)
 	cd plugins && CARGO_TARGET_DIR=$(PLUGINS_TARGET) cargo build --release --target wasm32-wasip2
 	cp $(PLUGINS_TARGET)/wasm32-wasip2/release/hello_activity.wasm \
+	   $(PLUGINS_TARGET)/wasm32-wasip2/release/feed_ingest.wasm \
 	   $(PLUGINS_TARGET)/wasm32-wasip2/release/greeting_workflow.wasm \
-	   $(PLUGINS_TARGET)/wasm32-wasip2/release/example_workflows.wasm $(PLUGINS_OUT)/
+	   $(PLUGINS_TARGET)/wasm32-wasip2/release/example_workflows.wasm \
+	   plugins/feed-ingest/feed_ingest.toml $(PLUGINS_OUT)/
 
 # C: Debian's clang + wasi-libc make a wasm32-wasi reactor; plugin-tool (wit-component and
 # the WASI adapter, as a library) makes it a component. The bindings are committed.

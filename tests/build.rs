@@ -13,11 +13,20 @@ fn main() {
         .expect("tests/ has a parent")
         .to_path_buf();
     let out = PathBuf::from(env("OUT_DIR"));
+    // One guest target dir per checkout: clones share the outer target dir (and so OUT_DIR),
+    // and a cdylib's output has no per-package hash, so two checkouts' guests would overwrite
+    // each other's files while cargo still counted its own build fresh.
+    let checkout = format!("{:016x}", fnv1a(root.to_string_lossy().as_bytes()));
     let mut consts = String::new();
     for (workspace, artifacts) in [
         (
             root.join("plugins"),
-            &["hello_activity", "greeting_workflow", "example_workflows"][..],
+            &[
+                "hello_activity",
+                "feed_ingest",
+                "greeting_workflow",
+                "example_workflows",
+            ][..],
         ),
         (
             root.join("tests/guests"),
@@ -26,6 +35,7 @@ fn main() {
     ] {
         let target = out
             .join("guest-target")
+            .join(&checkout)
             .join(workspace.file_name().expect("name"));
         build(&workspace, &target);
         for name in artifacts {
@@ -49,6 +59,13 @@ fn main() {
     // Another checkout sharing the target dir has another path: rebuild for this one.
     println!("cargo:rerun-if-env-changed=WASM_WORKER_CHECKOUT");
     std::fs::write(out.join("guests.rs"), consts).expect("writing guests.rs");
+}
+
+/// FNV-1a: a stable name for a path (std's hasher is seeded per process).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 fn env(key: &str) -> String {

@@ -58,7 +58,10 @@ impl Host {
         };
         let plugins = Arc::new(
             crate::runtime::Runtime::new(pool, &metrics, self.config.compile_cache.as_deref())
-                .context("starting the WebAssembly runtime")?,
+                .context("starting the WebAssembly runtime")?
+                .with_secrets(crate::runtime::secrets::Secrets::new(
+                    self.config.secrets_file.as_deref(),
+                )?),
         );
         // Taken before loading: a file published while the first set loads and the worker
         // connects (no watch yet) is noticed when the watch starts.
@@ -265,12 +268,28 @@ impl Supervisor {
             tracing::info!("the plugins folder changed during start-up; reloading");
             rollout.reload(&env, Instant::now()).await;
         }
+        // SIGHUP re-reads the secrets file and the plugins folder: rotated secrets reach the
+        // next attempts, and a plugin refused for a missing secret gets another chance.
+        let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            .map_err(|e| tracing::warn!(error = %e, "cannot listen for SIGHUP"))
+            .ok();
+        let hung_up = async |h: &mut Option<tokio::signal::unix::Signal>| match h {
+            Some(h) => h.recv().await,
+            None => std::future::pending().await,
+        };
         let mut drain_check = tokio::time::interval(DRAIN_CHECK);
         let mut failed = None;
         loop {
             tokio::select! {
                 () = self.stop.cancelled() => break,
                 Some(()) = reload_rx.recv() => rollout.reload(&env, Instant::now()).await,
+                Some(()) = hung_up(&mut hangup) => {
+                    match self.runtime.secrets().reload() {
+                        Ok(()) => tracing::info!("SIGHUP: secrets re-read; reloading the plugins folder"),
+                        Err(e) => tracing::error!(error = %e, "SIGHUP: the secrets file could not be re-read; keeping the secrets read before"),
+                    }
+                    rollout.reload(&env, Instant::now()).await;
+                }
                 _ = drain_check.tick() => {
                     // A deleted (or never watchable) folder loses its watch: once the folder
                     // is back, watch it again and load what it holds.

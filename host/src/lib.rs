@@ -30,6 +30,7 @@
 //! `pub(crate)`, so `unreachable_pub` keeps it that way.
 
 pub mod activity;
+pub mod allow_list;
 mod backlog;
 mod build_id;
 mod cli;

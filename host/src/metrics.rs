@@ -31,10 +31,17 @@ pub struct HostMetrics {
     pub plugin_failures: IntCounterVec,
     /// Time inside a plugin call (instantiate + call), seconds.
     pub plugin_call_seconds: HistogramVec,
-    /// Sandbox refusals by plugin and kind (`http`: an outbound HTTP request): a plugin
-    /// trying what it cannot be granted. (Sockets fail inside WASI before any address is
-    /// known; they show as the plugin's own error.)
+    /// Sandbox refusals by plugin and kind (`http`: an outbound HTTP request no grant
+    /// covers or that resolves to an internal address; `tcp`: a socket connection no grant
+    /// covers): a plugin trying what it was not granted.
     pub sandbox_denials: IntCounterVec,
+    /// Outbound HTTP requests by plugin, granted rule (as written in the manifest: bounded
+    /// cardinality, never the raw URL) and result (`ok`: answered; `timeout`, `error`;
+    /// `too_large`: a declared length over the limit, or a body cut off at it — that request
+    /// was counted `ok` when its headers came).
+    pub outbound_requests: IntCounterVec,
+    /// Outbound request → response headers, seconds, by plugin and granted rule.
+    pub outbound_seconds: HistogramVec,
     /// Plugins currently loaded.
     pub plugins_loaded: IntGauge,
     /// Plugin files refused, by file.
@@ -139,16 +146,33 @@ impl HostMetrics {
                 "wasm_worker_plugin_call_seconds",
                 "Time inside plugin calls (instantiate + call)",
             )
-            .buckets(buckets),
+            .buckets(buckets.clone()),
             &["plugin", "activity_type"],
         )
         .expect("static metric definition");
         let sandbox_denials = IntCounterVec::new(
             Opts::new(
                 "wasm_worker_sandbox_denials_total",
-                "Plugin requests the sandbox refused, by plugin and kind (http)",
+                "Plugin requests the sandbox refused, by plugin and kind (http, tcp)",
             ),
             &["plugin", "kind"],
+        )
+        .expect("static metric definition");
+        let outbound_requests = IntCounterVec::new(
+            Opts::new(
+                "wasm_worker_outbound_requests_total",
+                "Granted outbound HTTP requests by plugin, rule and result (ok, timeout, error, too_large)",
+            ),
+            &["plugin", "host", "result"],
+        )
+        .expect("static metric definition");
+        let outbound_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "wasm_worker_outbound_request_seconds",
+                "Outbound HTTP request to response headers, by plugin and granted rule",
+            )
+            .buckets(buckets.clone()),
+            &["plugin", "host"],
         )
         .expect("static metric definition");
         let plugins_loaded =
@@ -252,6 +276,8 @@ impl HostMetrics {
             Box::new(plugin_failures.clone()),
             Box::new(plugin_call_seconds.clone()),
             Box::new(sandbox_denials.clone()),
+            Box::new(outbound_requests.clone()),
+            Box::new(outbound_seconds.clone()),
             Box::new(plugins_loaded.clone()),
             Box::new(plugin_load_failures.clone()),
             Box::new(compile_cache.clone()),
@@ -279,6 +305,8 @@ impl HostMetrics {
             plugin_failures,
             plugin_call_seconds,
             sandbox_denials,
+            outbound_requests,
+            outbound_seconds,
             plugins_loaded,
             plugin_load_failures,
             compile_cache,

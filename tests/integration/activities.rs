@@ -2,19 +2,10 @@
 //! errors, traps, deadlines, memory limits, the sandbox, heartbeats and cancellation.
 
 use crate::common::guests::{self, HELLO_ACTIVITY, TEST_ACTIVITIES};
-use crate::common::workflows::{Call, Outcome, run_activity};
-use crate::common::{http_get, plugin_host, shared_server};
+use crate::common::workflows::{Call, run};
+use crate::common::{http_get, plugin_host};
 use serde_json::{Value, json};
 use std::time::Duration;
-
-async fn run(queue: &str, call: Call) -> Outcome {
-    run_activity(
-        shared_server(),
-        &format!("{queue}-wf-{}", crate::common::unique("w")),
-        call,
-    )
-    .await
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn greet_activity_says_hello_and_the_order_example_converts_records() {

@@ -4,7 +4,7 @@
 //! probes, bad files — are in `activities.rs`, `plugin_loading.rs` and `workflows.rs`.)
 
 use crate::common::guests::{self, HELLO_ACTIVITY, TEST_ACTIVITIES, TEST_WORKFLOWS};
-use crate::common::workflows::{Call, Outcome, client, run_activity};
+use crate::common::workflows::{Call, client, run};
 use crate::common::{
     self, eventually, http_get, plugin_host, plugin_host_with, shared_server, unique,
 };
@@ -12,15 +12,6 @@ use serde_json::json;
 use std::time::Duration;
 use temporalio_client::{WorkflowGetResultOptions, WorkflowStartOptions};
 use test_workflows::{ClockRandomWorkflow, Observed, RecursingWorkflow};
-
-async fn run(queue: &str, call: Call) -> Outcome {
-    run_activity(
-        shared_server(),
-        &format!("{queue}-wf-{}", unique("w")),
-        call,
-    )
-    .await
-}
 
 /// The calls every hostile case is followed by: the host is ready and another plugin serves.
 async fn still_serving(host: &wasm_worker::RunningHost, queue: &str) {
@@ -374,8 +365,10 @@ async fn outbound_http_and_sockets_are_refused_named_and_counted() {
     .await;
     assert_eq!(out.failure().error_type, "PluginError", "{:?}", out.result);
     assert!(
-        out.error().contains("HttpRequestDenied"),
-        "the guest sees wasi:http's request-denied code: {}",
+        out.error().contains(&format!(
+            "wasm-worker denied http://{target}/secret for plugin test_activities.wasm: no entry in allowed_outbound_hosts covers"
+        )),
+        "the guest's error names the URL and why: {}",
         out.error()
     );
 

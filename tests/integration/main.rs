@@ -17,6 +17,7 @@ mod fuzz;
 mod hostile;
 mod hot_swap;
 mod lifecycle;
+mod outbound;
 mod plugin_loading;
 mod polyglot;
 mod ramp;

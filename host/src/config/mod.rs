@@ -148,6 +148,9 @@ pub struct Config {
     /// Compiled components persist here (`--compile-cache`, `WASM_WORKER_COMPILE_CACHE`,
     /// default `~/.cache/wasm-worker/compiled`); `None` when `off`.
     pub compile_cache: Option<PathBuf>,
+    /// Secrets plugins name in `env_from_host`, as `KEY=VALUE` lines (`--secrets-file`,
+    /// `WASM_WORKER_SECRETS_FILE`); the host's environment is asked first.
+    pub secrets_file: Option<PathBuf>,
     /// Versioning behaviour of workflow types whose manifest does not say
     /// (`--default-versioning-behavior`, default `pinned`).
     pub default_versioning: Versioning,
@@ -270,6 +273,9 @@ impl Config {
             shutdown_grace: parse::duration(&get("shutdown_grace")?)?,
             drain_limit: parse::duration(&get("drain_limit")?)?,
             compile_cache: parse::cache_dir(&get("compile_cache")?)?,
+            secrets_file: opt("secrets_file")
+                .map(|r| parse::readable_file(&r))
+                .transpose()?,
             default_versioning: parse::versioning(&get("default_versioning_behavior")?)?,
             rollout: parse::rollout(
                 &get("rollout")?,

@@ -20,6 +20,7 @@ impl std::fmt::Debug for Config {
             .field("plugins_dir", &self.plugins_dir)
             .field("shutdown_grace", &self.shutdown_grace)
             .field("compile_cache", &self.compile_cache)
+            .field("secrets_file", &self.secrets_file)
             .field("default_versioning", &self.default_versioning)
             .field("rollout", &self.rollout)
             .field("drain_limit", &self.drain_limit)

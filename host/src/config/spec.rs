@@ -161,6 +161,14 @@ pub static SPECS: &[Spec] = &[
         "Folder of compiled plugins kept across restarts (pruned to 2 GiB; `off` disables)",
     ),
     spec(
+        "secrets_file",
+        "secrets-file",
+        &["WASM_WORKER_SECRETS_FILE"],
+        None,
+        "FILE",
+        "KEY=VALUE lines: secrets plugins name in env_from_host (the environment wins; re-read on SIGHUP)",
+    ),
+    spec(
         "default_versioning_behavior",
         "default-versioning-behavior",
         &["WASM_WORKER_DEFAULT_VERSIONING_BEHAVIOR"],

@@ -313,6 +313,7 @@ fn the_start_up_log_line_shows_every_setting() {
         "plugins_dir",
         "shutdown_grace",
         "compile_cache",
+        "secrets_file",
         "default_versioning",
         "rollout",
         "drain_limit",

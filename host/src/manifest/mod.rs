@@ -15,11 +15,19 @@
 //! guest = "/data"
 //! writable = false
 //!
+//! # Network grants, secrets and their limits: see `outbound.rs`.
+//! allowed_outbound_hosts = ["https://api.example.com"]   # default: nowhere
+//! env_from_host = ["APEX_API_TOKEN"]                      # default: no secrets
+//!
 //! # Workflow plugins: how their workflow types move between builds.
 //! versioning = "pinned"           # default: the host's --default-versioning-behavior
 //! [versioning_by_type]            # per workflow type, over `versioning`
 //! ApprovalWorkflow = "auto-upgrade"
 //! ```
+
+mod outbound;
+
+pub use outbound::{Outbound, OutboundLimits};
 
 use crate::config::Versioning;
 use serde::Deserialize;
@@ -59,6 +67,13 @@ struct Raw {
     versioning: Option<String>,
     #[serde(default)]
     versioning_by_type: BTreeMap<String, String>,
+    #[serde(default)]
+    allowed_outbound_hosts: Vec<String>,
+    #[serde(default)]
+    ca_files: Vec<PathBuf>,
+    outbound: Option<outbound::RawLimits>,
+    #[serde(default)]
+    env_from_host: Vec<String>,
 }
 
 /// A plugin's manifest, validated.
@@ -78,6 +93,11 @@ pub struct Manifest {
     pub versioning: Option<Versioning>,
     /// Per workflow type, over `versioning`.
     pub versioning_by_type: BTreeMap<String, Versioning>,
+    /// Where the plugin may connect, and how much.
+    pub outbound: Outbound,
+    /// Names of the host's secrets the plugin sees as environment variables (values are
+    /// never part of the manifest, its digest or the build ID).
+    pub env_from_host: Vec<String>,
     /// SHA-256 of the manifest file, hex; `None` without one. Part of the build ID: a changed
     /// manifest changes what the plugin may do, so it is a new version like changed code.
     pub sha256: Option<String>,
@@ -93,6 +113,8 @@ impl Default for Manifest {
             dirs: Vec::new(),
             versioning: None,
             versioning_by_type: BTreeMap::new(),
+            outbound: Outbound::default(),
+            env_from_host: Vec::new(),
             sha256: None,
         }
     }
@@ -231,6 +253,25 @@ impl Manifest {
                 versioning(&format!("versioning_by_type.{ty}"), v)?,
             );
         }
+        for name in raw.env.keys() {
+            outbound::env_name("env", name)?;
+        }
+        for name in &raw.env_from_host {
+            outbound::env_name("env_from_host", name)?;
+            if raw.env.contains_key(name) {
+                return Err(invalid(
+                    format!("env_from_host {name:?}"),
+                    "also set in `env`: a secret comes from the host, not from the manifest",
+                ));
+            }
+        }
+        m.outbound = Outbound::parse(
+            &raw.allowed_outbound_hosts,
+            raw.ca_files,
+            raw.outbound,
+            plugins_dir,
+        )?;
+        m.env_from_host = raw.env_from_host;
         m.env = raw.env;
         m.rename = raw.rename;
         Ok(m)
@@ -298,6 +339,59 @@ mod tests {
             e.to_string().starts_with("invalid manifest, line 2: "),
             "{e}"
         );
+    }
+
+    #[test]
+    fn network_grants_limits_and_secret_names_are_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("ca.pem"), "-----BEGIN CERTIFICATE-----").expect("ca");
+        let m = Manifest::parse(
+            "allowed_outbound_hosts = [\"https://api.example.com\", \"postgres://db:5432\"]\n\
+             ca_files = [\"ca.pem\"]\nenv_from_host = [\"TOKEN\"]\n\
+             [outbound]\nmax_concurrent_requests = 4\nconnect_timeout = \"2s\"\n\
+             first_byte_timeout = \"5s\"\nmax_response_mib = 2\n",
+            dir.path(),
+        )
+        .expect("parse");
+        assert!(
+            m.outbound
+                .allow
+                .find("https", "api.example.com", 443)
+                .is_some()
+        );
+        assert!(m.outbound.allow.has_sockets());
+        assert_eq!(m.outbound.ca_files, vec![dir.path().join("ca.pem")]);
+        assert_eq!(m.outbound.limits.max_concurrent_requests, 4);
+        assert_eq!(m.outbound.limits.connect_timeout, Duration::from_secs(2));
+        assert_eq!(m.outbound.limits.first_byte_timeout, Duration::from_secs(5));
+        assert_eq!(m.outbound.limits.max_response_bytes, 2 << 20);
+        assert_eq!(m.env_from_host, vec!["TOKEN"]);
+        // Nothing listed: nowhere, with the default limits.
+        let none = Manifest::parse("", Path::new("/")).expect("parse");
+        assert!(none.outbound.allow.is_empty());
+        assert_eq!(none.outbound.limits, OutboundLimits::default());
+    }
+
+    #[test]
+    fn bad_grants_name_the_entry_and_the_reason() {
+        let e = |text: &str| {
+            Manifest::parse(text, Path::new("/"))
+                .expect_err(text)
+                .to_string()
+        };
+        assert_eq!(
+            e("allowed_outbound_hosts = [\"https://*\"]"),
+            "allowed_outbound_hosts entry \"https://*\": the host must be a DNS name, `*.` and a DNS name, or an IP address (`*` alone grants everything and is not allowed)"
+        );
+        assert!(
+            e("ca_files = [\"nope.pem\"]").starts_with("ca_files entry \"nope.pem\": no such file")
+        );
+        assert!(e("[outbound]\nmax_concurrent_requests = 0").contains("between 1 and 256"));
+        assert!(e("[outbound]\nconnect_timeout = \"5m\"").contains("at most 60s"));
+        assert!(e("[outbound]\nmax_response_mib = 4096").contains("between 1 and 1024"));
+        assert!(e("env_from_host = [\"A=B\"]").contains("without `=` or NUL"));
+        assert!(e("env = { \"A=B\" = \"x\" }").contains("without `=` or NUL"));
+        assert!(e("env = { T = \"x\" }\nenv_from_host = [\"T\"]").contains("also set in `env`"));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! fix it. The file itself is named by [`LoadError`], the message users see.
 
 use crate::manifest::ManifestError;
-use crate::wasm_activity::UnsatisfiedImports;
+use crate::wasm_activity::ActivityPluginError;
 use crate::wasm_activity::exports::ExportsError;
 use crate::wasm_workflow::WorkflowPluginError;
 
@@ -58,9 +58,9 @@ pub enum Refusal {
     /// An activity component whose exports do not fit.
     #[error(transparent)]
     Exports(#[from] ExportsError),
-    /// An activity component that imports what the host does not provide.
+    /// An activity component that does not link, or whose grants or secrets cannot be met.
     #[error(transparent)]
-    ActivityImports(#[from] UnsatisfiedImports),
+    Activity(#[from] ActivityPluginError),
     /// A workflow component that does not load.
     #[error(transparent)]
     Workflow(#[from] WorkflowPluginError),

@@ -2,6 +2,7 @@
 
 use super::error::Refusal;
 use crate::manifest::Manifest;
+use crate::metrics::HostMetrics;
 use crate::plugin_file::PluginFile;
 use crate::runtime::Runtime;
 use crate::wasm_activity::ActivityPlugin;
@@ -23,7 +24,12 @@ const COMPONENT_VERSION: [u8; 4] = [0x0d, 0x00, 0x01, 0x00];
 const CORE_VERSION: [u8; 4] = [0x01, 0x00, 0x00, 0x00];
 
 /// Loads `path`; the error is the reason, for a message that also names the file.
-pub(super) fn load(runtime: &Runtime, path: &Path, plugins_dir: &Path) -> Result<Loaded, Refusal> {
+pub(super) fn load(
+    runtime: &Runtime,
+    path: &Path,
+    plugins_dir: &Path,
+    metrics: &HostMetrics,
+) -> Result<Loaded, Refusal> {
     // Checked before reading: a FIFO would block the loader (and every later swap) forever.
     let meta = std::fs::metadata(path).map_err(Refusal::Unreadable)?;
     if !meta.is_file() {
@@ -49,9 +55,9 @@ pub(super) fn load(runtime: &Runtime, path: &Path, plugins_dir: &Path) -> Result
         manifest,
     };
     Ok(match exports {
-        Exports::Activities(functions) => {
-            Loaded::Activities(ActivityPlugin::new(runtime, source, &component, functions)?)
-        }
+        Exports::Activities(functions) => Loaded::Activities(ActivityPlugin::new(
+            runtime, source, &component, functions, metrics,
+        )?),
         Exports::Workflow => Loaded::Workflows(WorkflowPlugin::new(runtime, source, &component)?),
     })
 }

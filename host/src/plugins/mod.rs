@@ -47,34 +47,35 @@ impl PluginSet {
         for path in files {
             let file = file_name(&path);
             let started = std::time::Instant::now();
-            let result = loader::load(runtime, &path, dir).and_then(|loaded| match loaded {
-                Loaded::Activities(p) => {
-                    match p
-                        .functions
-                        .iter()
-                        .find_map(|f| owners.get(&f.activity_type).map(|o| (f, o)))
-                    {
-                        Some((f, other)) => Err(Refusal::DuplicateActivity {
-                            activity_type: f.activity_type.clone(),
-                            other: other.clone(),
-                        }),
-                        None => Ok(Loaded::Activities(p)),
+            let result =
+                loader::load(runtime, &path, dir, metrics).and_then(|loaded| match loaded {
+                    Loaded::Activities(p) => {
+                        match p
+                            .functions
+                            .iter()
+                            .find_map(|f| owners.get(&f.activity_type).map(|o| (f, o)))
+                        {
+                            Some((f, other)) => Err(Refusal::DuplicateActivity {
+                                activity_type: f.activity_type.clone(),
+                                other: other.clone(),
+                            }),
+                            None => Ok(Loaded::Activities(p)),
+                        }
                     }
-                }
-                Loaded::Workflows(w) => {
-                    match w
-                        .definitions
-                        .iter()
-                        .find_map(|d| workflow_owners.get(&d.workflow_type).map(|o| (d, o)))
-                    {
-                        Some((d, other)) => Err(Refusal::DuplicateWorkflow {
-                            workflow_type: d.workflow_type.clone(),
-                            other: other.clone(),
-                        }),
-                        None => Ok(Loaded::Workflows(w)),
+                    Loaded::Workflows(w) => {
+                        match w
+                            .definitions
+                            .iter()
+                            .find_map(|d| workflow_owners.get(&d.workflow_type).map(|o| (d, o)))
+                        {
+                            Some((d, other)) => Err(Refusal::DuplicateWorkflow {
+                                workflow_type: d.workflow_type.clone(),
+                                other: other.clone(),
+                            }),
+                            None => Ok(Loaded::Workflows(w)),
+                        }
                     }
-                }
-            });
+                });
             match result {
                 Ok(Loaded::Workflows(w)) => {
                     for d in &w.definitions {

@@ -8,7 +8,9 @@
 
 pub mod activity_host;
 pub mod limits;
+pub mod outbound;
 pub mod output;
+pub mod secrets;
 mod ticker;
 pub mod workflow_host;
 
@@ -16,8 +18,10 @@ use crate::compile_cache::{CompileCache, Source};
 use crate::engine::{PoolSize, plugin_engine};
 use crate::metrics::HostMetrics;
 use activity_host::ActivityState;
+use secrets::Secrets;
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::Mutex;
 use ticker::EpochTicker;
 use wasmtime::Engine;
@@ -36,6 +40,8 @@ pub struct Runtime {
     cache_lookups: prometheus::IntCounterVec,
     activity_linker: Linker<ActivityState>,
     workflow_linker: Linker<WorkflowState>,
+    /// The secrets plugins name in `env_from_host`.
+    secrets: Arc<Secrets>,
     _ticker: EpochTicker,
 }
 
@@ -71,6 +77,7 @@ impl Runtime {
             cache_lookups: metrics.compile_cache.clone(),
             activity_linker,
             workflow_linker,
+            secrets: Arc::new(Secrets::default()),
             _ticker: ticker,
         })
     }
@@ -125,6 +132,17 @@ impl Runtime {
             .unwrap_or_else(|p| p.into_inner())
             .insert(digest.to_string(), component.clone());
         Ok((component, source))
+    }
+
+    /// Uses `secrets` for `env_from_host` (by default only the environment is asked).
+    pub fn with_secrets(mut self, secrets: Secrets) -> Self {
+        self.secrets = Arc::new(secrets);
+        self
+    }
+
+    /// The secrets plugins name in `env_from_host`.
+    pub fn secrets(&self) -> &Arc<Secrets> {
+        &self.secrets
     }
 
     /// The shared engine.

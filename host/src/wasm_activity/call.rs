@@ -10,7 +10,7 @@ use crate::convert::payload::{
 };
 use crate::convert::{describe, val_to_json};
 use crate::metrics::HostMetrics;
-use crate::runtime::activity_host::{ActivityState, Denials, OUTPUT_CAPACITY, Output};
+use crate::runtime::activity_host::{ActivityState, OUTPUT_CAPACITY, Output};
 use crate::runtime::limits::{self, MemoryLimitExceeded};
 use crate::runtime::output::{STDERR_TAIL_LINES, last_lines};
 use std::sync::Arc;
@@ -58,7 +58,6 @@ pub(super) struct Call {
     pub(super) function: ExportedFunction,
     pub(super) plugin_name: Arc<str>,
     pub(super) metrics: HostMetrics,
-    pub(super) denials: Denials,
 }
 
 impl Call {
@@ -104,7 +103,8 @@ impl Call {
             self.plugin_name.clone(),
             &self.plugin.source.manifest,
             ctx,
-            &self.denials,
+            &self.plugin.egress,
+            &self.plugin.secrets,
         )
         .map_err(|e| {
             (

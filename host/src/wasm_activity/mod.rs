@@ -5,11 +5,10 @@ mod call;
 pub(crate) mod exports;
 mod plugin;
 
-pub(crate) use plugin::{ActivityPlugin, UnsatisfiedImports};
+pub(crate) use plugin::{ActivityPlugin, ActivityPluginError};
 
 use crate::activity::{Activity, ActivityContext, ActivityError};
 use crate::metrics::HostMetrics;
-use crate::runtime::activity_host::Denials;
 use exports::ExportedFunction;
 use futures::future::BoxFuture;
 use std::sync::Arc;
@@ -21,7 +20,6 @@ pub(crate) struct WasmActivity {
     function: ExportedFunction,
     plugin_name: Arc<str>,
     metrics: HostMetrics,
-    denials: Denials,
 }
 
 impl WasmActivity {
@@ -31,7 +29,6 @@ impl WasmActivity {
         metrics: &HostMetrics,
     ) -> impl Iterator<Item = (String, WasmActivity)> {
         let name: Arc<str> = Arc::from(plugin.source.file.as_str());
-        let denials = Denials::new(metrics, &name);
         plugin.functions.iter().map(move |f| {
             (
                 f.activity_type.clone(),
@@ -40,7 +37,6 @@ impl WasmActivity {
                     function: f.clone(),
                     plugin_name: name.clone(),
                     metrics: metrics.clone(),
-                    denials: denials.clone(),
                 },
             )
         })
@@ -58,7 +54,6 @@ impl Activity for WasmActivity {
             function: self.function.clone(),
             plugin_name: self.plugin_name.clone(),
             metrics: self.metrics.clone(),
-            denials: self.denials.clone(),
         };
         Box::pin(call.run(ctx, input))
     }

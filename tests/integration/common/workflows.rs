@@ -305,3 +305,14 @@ pub async fn run_activity(address: &str, workflow_queue: &str, call: Call) -> Ou
     ran.expect("native worker ran");
     outcome
 }
+
+/// Runs `call` on the shared dev server from a workflow on a queue of its own (beside the
+/// activity's `queue`).
+pub async fn run(queue: &str, call: Call) -> Outcome {
+    run_activity(
+        crate::common::shared_server(),
+        &format!("{queue}-wf-{}", crate::common::unique("w")),
+        call,
+    )
+    .await
+}

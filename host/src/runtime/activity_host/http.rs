@@ -1,28 +1,29 @@
-//! `wasi:http` is linked (componentize-js will not instantiate without it) but every outgoing
-//! request is refused with `HTTP-request-denied`, an error the guest sees and can report.
+//! `wasi:http` for activities: every outgoing request goes to the plugin's [`Egress`], which
+//! sends what its manifest grants and refuses the rest (with no grant, everything — an error
+//! the guest sees and can report). componentize-js will not instantiate without `wasi:http`,
+//! so it is linked for every plugin.
 
+use crate::runtime::outbound::{Egress, Sent};
+use std::sync::Arc;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
-/// Hooks that deny all outbound HTTP, counting each refusal.
-pub(super) struct DenyOutbound {
-    pub(super) plugin: std::sync::Arc<str>,
-    pub(super) denied: prometheus::IntCounter,
+/// One attempt's hooks.
+pub(super) struct OutboundHttp {
+    pub(super) egress: Arc<Egress>,
+    pub(super) activity_type: Arc<str>,
 }
 
-type Sent = wasmtime_wasi_http::Result<(
-    http::Response<WasiBody>,
-    Box<dyn Future<Output = Result<(), Error>> + Send>,
-)>;
-
-impl WasiHttpHooks for DenyOutbound {
+impl WasiHttpHooks for OutboundHttp {
     fn send_request(
         &mut self,
         request: http::Request<WasiBody>,
         _options: Option<RequestOptions>,
         _fut: Box<dyn Future<Output = Result<(), Error>> + Send>,
-    ) -> Box<dyn Future<Output = Sent> + Send> {
-        self.denied.inc();
-        tracing::warn!(plugin = %self.plugin, uri = %request.uri(), "plugin's outbound HTTP request denied (outbound HTTP is not grantable)");
-        Box::new(async { Err(Error::HttpRequestDenied) })
+    ) -> Box<dyn Future<Output = wasmtime_wasi_http::Result<Sent>> + Send> {
+        Box::new(
+            self.egress
+                .clone()
+                .send(request, self.activity_type.clone()),
+        )
     }
 }

@@ -1,12 +1,14 @@
-//! The store of one activity attempt: WASI with no capabilities but what the manifest grants,
-//! `wasi:http` that refuses every request, the memory limit, and the activity context the
-//! host interface ([`imports`]) reads.
+//! The store of one activity attempt: WASI with no capabilities but what the manifest grants
+//! (folders, environment, the host's secrets it names, network through its [`Egress`]), the
+//! memory limit, and the activity context the host interface ([`imports`]) reads.
 
 mod http;
 pub mod imports;
 
 use super::limits::{Limited, MemoryLimiter};
+use super::outbound::Egress;
 use super::output::Captured;
+use super::secrets::Secrets;
 use crate::activity::ActivityContext;
 use crate::manifest::Manifest;
 use std::sync::Arc;
@@ -23,7 +25,7 @@ pub const OUTPUT_CAPACITY: usize = 64 * 1024;
 pub struct ActivityState {
     wasi: WasiCtx,
     http: WasiHttpCtx,
-    hooks: http::DenyOutbound,
+    hooks: http::OutboundHttp,
     table: ResourceTable,
     limiter: MemoryLimiter,
     ctx: ActivityContext,
@@ -36,27 +38,15 @@ pub struct Output {
     pub stderr: Captured,
 }
 
-/// Counters for what the sandbox refuses a plugin, resolved once per plugin.
-#[derive(Clone)]
-pub struct Denials {
-    pub http: prometheus::IntCounter,
-}
-
-impl Denials {
-    pub fn new(metrics: &crate::metrics::HostMetrics, plugin: &str) -> Self {
-        Denials {
-            http: metrics.sandbox_denials.with_label_values(&[plugin, "http"]),
-        }
-    }
-}
-
 impl ActivityState {
-    /// A state granting exactly what `manifest` grants.
+    /// A state granting exactly what `manifest` grants; `egress` carries its network grants,
+    /// `secrets` the values of the names in its `env_from_host`.
     pub fn new(
         plugin: Arc<str>,
         manifest: &Manifest,
         ctx: ActivityContext,
-        denials: &Denials,
+        egress: &Arc<Egress>,
+        secrets: &Secrets,
     ) -> wasmtime::Result<(Self, Output)> {
         let out = Output {
             stdout: Captured::new(OUTPUT_CAPACITY),
@@ -67,6 +57,13 @@ impl ActivityState {
         for (k, v) in &manifest.env {
             b.env(k, v);
         }
+        for name in &manifest.env_from_host {
+            // Checked at load; a secret removed since then is an error of this attempt.
+            let value = secrets.get(name).ok_or_else(|| {
+                wasmtime::format_err!("the host no longer has the secret {name} (env_from_host)")
+            })?;
+            b.env(name, value);
+        }
         for d in &manifest.dirs {
             let perms = if d.writable {
                 FsPerms::ReadWrite
@@ -75,18 +72,26 @@ impl ActivityState {
             };
             b.preopened_dir(&d.host, &d.guest, perms)?;
         }
-        // Sockets: TCP and UDP are off (WasiCtxBuilder's default: creating a socket fails with
-        // access-denied before any OS socket exists), and so are name lookups.
-        b.allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false);
+        // Sockets: UDP is off, and so is TCP unless a grant names a non-HTTP destination
+        // (creating a socket then fails with access-denied before any OS socket exists). With
+        // one, every connection passes the egress's check; name lookups are on only when a
+        // socket grant names a host (the connection is checked against what that name
+        // resolves to).
+        let activity_type: Arc<str> = Arc::from(ctx.info.activity_type.as_str());
+        let sockets = egress.allow().has_sockets();
+        b.allow_udp(false)
+            .allow_tcp(sockets)
+            .allow_ip_name_lookup(sockets && egress.allow().socket_names_any());
+        if sockets {
+            b.socket_addr_check(egress.socket_check(activity_type.clone()));
+        }
         Ok((
             ActivityState {
                 wasi: b.build(),
                 http: WasiHttpCtx::new(),
-                hooks: http::DenyOutbound {
-                    plugin: plugin.clone(),
-                    denied: denials.http.clone(),
+                hooks: http::OutboundHttp {
+                    egress: egress.clone(),
+                    activity_type,
                 },
                 table: ResourceTable::new(),
                 limiter: MemoryLimiter::new(manifest.memory_limit),
@@ -104,7 +109,8 @@ impl Limited for ActivityState {
     }
 }
 
-/// The activity linker: WASI preview 2, `wasi:http` (its hooks refuse every request) and the
+/// The activity linker: WASI preview 2, `wasi:http` (its hooks send what the plugin's grants
+/// allow) and the
 /// `wasm-worker:plugin` host interfaces.
 pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<ActivityState>> {
     let mut linker = Linker::new(engine);

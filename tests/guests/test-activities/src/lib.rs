@@ -149,35 +149,28 @@ impl Hostile for Plugin {
     }
 
     fn http_get(url: String) -> Result<String, String> {
-        use wasip2::http::outgoing_handler::handle;
-        use wasip2::http::types::{Fields, OutgoingRequest, Scheme};
-        let (scheme, rest) = url.split_once("://").ok_or("no scheme")?;
-        let (authority, path) = rest
-            .split_once('/')
-            .map_or((rest, "/".to_string()), |(a, p)| (a, format!("/{p}")));
-        let request = OutgoingRequest::new(Fields::new());
-        request
-            .set_scheme(Some(&if scheme == "https" {
-                Scheme::Https
-            } else {
-                Scheme::Http
-            }))
-            .map_err(|()| "bad scheme")?;
-        request
-            .set_authority(Some(authority))
-            .map_err(|()| "bad authority")?;
-        request
-            .set_path_with_query(Some(&path))
-            .map_err(|()| "bad path")?;
-        // Refused either at once or when the response future resolves.
-        let pending = handle(request, None).map_err(|e| format!("{e:?}"))?;
+        let pending = start_get(&url)?;
         pending.subscribe().block();
-        match pending.get() {
-            Some(Ok(Ok(response))) => Ok(format!("status {}", response.status())),
-            Some(Ok(Err(e))) => Err(format!("{e:?}")),
-            Some(Err(())) => Err("response taken twice".to_string()),
-            None => Err("no response after the pollable was ready".to_string()),
+        let response = response_of(&pending)?;
+        let status = response.status();
+        let body = read_body(response)?;
+        Ok(format!("status {status}\n{body}"))
+    }
+
+    fn http_get_many(url: String, n: u32) -> Result<u32, String> {
+        let pending = (0..n)
+            .map(|_| start_get(&url))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut ok = 0;
+        for p in &pending {
+            p.subscribe().block();
+            let response = response_of(p)?;
+            if (200..300).contains(&response.status()) {
+                ok += 1;
+            }
+            read_body(response)?;
         }
+        Ok(ok)
     }
 
     fn info_json() -> String {
@@ -228,3 +221,63 @@ impl Hostile for Plugin {
 }
 
 export!(Plugin);
+
+/// Starts a GET of `url` through `wasi:http`.
+fn start_get(url: &str) -> Result<wasip2::http::types::FutureIncomingResponse, String> {
+    use wasip2::http::outgoing_handler::handle;
+    use wasip2::http::types::{Fields, OutgoingRequest, Scheme};
+    let (scheme, rest) = url.split_once("://").ok_or("no scheme")?;
+    let (authority, path) = rest
+        .split_once('/')
+        .map_or((rest, "/".to_string()), |(a, p)| (a, format!("/{p}")));
+    let request = OutgoingRequest::new(Fields::new());
+    request
+        .set_scheme(Some(&if scheme == "https" {
+            Scheme::Https
+        } else {
+            Scheme::Http
+        }))
+        .map_err(|()| "bad scheme")?;
+    request
+        .set_authority(Some(authority))
+        .map_err(|()| "bad authority")?;
+    request
+        .set_path_with_query(Some(&path))
+        .map_err(|()| "bad path")?;
+    // Refused either at once or when the response future resolves.
+    handle(request, None).map_err(|e| format!("{e:?}"))
+}
+
+/// The response of a resolved request, or its error code.
+fn response_of(
+    pending: &wasip2::http::types::FutureIncomingResponse,
+) -> Result<wasip2::http::types::IncomingResponse, String> {
+    match pending.get() {
+        Some(Ok(Ok(response))) => Ok(response),
+        Some(Ok(Err(e))) => Err(format!("{e:?}")),
+        Some(Err(())) => Err("response taken twice".to_string()),
+        None => Err("no response after the pollable was ready".to_string()),
+    }
+}
+
+/// Reads the whole body as text; a failure mid-body is the error code.
+fn read_body(response: wasip2::http::types::IncomingResponse) -> Result<String, String> {
+    use wasip2::io::streams::StreamError;
+    let body = response.consume().map_err(|()| "body taken twice")?;
+    let stream = body.stream().map_err(|()| "stream taken twice")?;
+    let mut bytes = Vec::new();
+    loop {
+        match stream.blocking_read(64 * 1024) {
+            Ok(chunk) => bytes.extend_from_slice(&chunk),
+            Err(StreamError::Closed) => break,
+            Err(StreamError::LastOperationFailed(e)) => {
+                let code = wasip2::http::types::http_error_code(&e);
+                return Err(format!("reading the body failed: {code:?}: {}", e.to_debug_string()));
+            }
+        }
+    }
+    drop(stream);
+    let trailers = wasip2::http::types::IncomingBody::finish(body);
+    trailers.subscribe().block();
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
