@@ -18,8 +18,17 @@ from collections import Counter
 from componentize_py_types import Err
 from wit_world import exports
 from wit_world.exports.documents import DocumentReport, TextStats, WordCount
-from wit_world.imports import activity
+from wit_world.exports.feeds import FeedCount
+from wit_world.imports import activity, outgoing_handler
 from wit_world.imports.log import Level, log
+from wit_world.imports.wasi_http_types import (
+    ErrorCode,
+    Fields,
+    OutgoingRequest,
+    Scheme_Http,
+    Scheme_Https,
+)
+from wit_world.imports.streams import StreamError_Closed
 
 # A word is a run of letters or digits, with inner apostrophes or hyphens kept
 # ("don't", "well-known"); `[^\W_]` is "word character but not underscore", Unicode-aware.
@@ -148,3 +157,65 @@ def _json_kind(value: object) -> str:
             return "an array"
         case _:
             return type(value).__name__
+
+
+class Feeds(exports.Feeds):
+    """The exported `feeds` interface: an outbound request through `wasi:http`."""
+
+    def count_feed_items(self, url: str) -> FeedCount:
+        status, body = _http_get(url)
+        if not 200 <= status < 300:
+            raise Err(f"{url} answered HTTP {status}")
+        try:
+            feed = json.loads(body)
+        except ValueError as e:
+            raise Err(f"{url} is not JSON: {e}") from e
+        items = feed.get("items") if isinstance(feed, dict) else None
+        if not isinstance(items, list):
+            raise Err(f"{url}: the feed has no `items` array")
+        log(Level.INFO, f"{url}: {len(items)} items")
+        return FeedCount(status=status, items=len(items), bytes=len(body))
+
+
+def _http_get(url: str) -> tuple[int, bytes]:
+    """GETs `url`, blocking on each step (an activity call may block); the host's error code
+    (with its reason, for a refused request) becomes the `Err`."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in ("http", "https"):
+        raise Err(f"{url}: expected http(s)://host/path")
+    authority, slash, path = rest.partition("/")
+    request = OutgoingRequest(Fields())
+    request.set_scheme(Scheme_Https() if scheme == "https" else Scheme_Http())
+    request.set_authority(authority)
+    request.set_path_with_query("/" + path if slash else "/")
+    try:
+        pending = outgoing_handler.handle(request, None)
+    except Err as e:
+        raise Err(f"{url}: {_describe(e.value)}") from e
+    pending.subscribe().block()
+    answer = pending.get()
+    if answer is None or isinstance(answer, Err):
+        raise Err(f"{url}: no response")
+    result = answer.value
+    if isinstance(result, Err):
+        raise Err(f"{url}: {_describe(result.value)}")
+    response = result.value
+    status = response.status()
+    body_resource = response.consume()
+    stream = body_resource.stream()
+    chunks = []
+    while True:
+        try:
+            chunks.append(stream.blocking_read(64 * 1024))
+        except Err as e:
+            if isinstance(e.value, StreamError_Closed):
+                break
+            raise Err(f"{url}: reading the body failed") from e
+    stream.__exit__(None, None, None)
+    return status, b"".join(chunks)
+
+
+def _describe(code: ErrorCode) -> str:
+    """The error code as text; a refusal by the host carries its reason."""
+    value = getattr(code, "value", None)
+    return f"{type(code).__name__}: {value}" if value is not None else type(code).__name__

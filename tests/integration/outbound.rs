@@ -98,6 +98,10 @@ async fn answer<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
     }
     let _ = match path.as_str() {
         "/feed" => s.write_all(ok(r#"{"items":[1,2,3]}"#).as_bytes()).await,
+        "/titles.json" => {
+            s.write_all(ok(r#"{"items":[{"title":"first"},{"title":"second"}]}"#).as_bytes())
+                .await
+        }
         "/items.json"
             if text
                 .to_ascii_lowercase()
@@ -549,6 +553,114 @@ async fn the_ingestion_example_fetches_validates_and_digests_a_feed_over_https()
     assert!(
         out.error()
             .contains("no entry in allowed_outbound_hosts covers https://example.com:443"),
+        "{}",
+        out.error()
+    );
+    host.stop().await.expect("stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_javascript_example_reads_a_feed_with_fetch() {
+    let (plain, _) = serve(None, None).await;
+    let manifest = format!(
+        "allowed_outbound_hosts = [\"http://127.0.0.1:{}\"]\n",
+        plain.port()
+    );
+    let (host, queue, _dir) = plugin_host(
+        &[(
+            "js_activity.wasm",
+            crate::polyglot::built("js_activity.wasm"),
+        )],
+        &[("js_activity.toml", &manifest)],
+    )
+    .await;
+    let out = run(
+        &queue,
+        Call::new("fetch_feed_titles", &queue).json(json!(format!("http://{plain}/titles.json"))),
+    )
+    .await;
+    assert_eq!(out.json(), json!(["first", "second"]));
+    let out = run(
+        &queue,
+        Call::new("fetch_feed_titles", &queue).json(json!(format!("http://{plain}/items.json"))),
+    )
+    .await;
+    assert!(out.error().contains("answered HTTP 401"), "{}", out.error());
+    let out = run(
+        &queue,
+        Call::new("fetch_feed_titles", &queue).json(json!("http://example.com/items.json")),
+    )
+    .await;
+    assert_eq!(out.failure().error_type, "PluginError", "{:?}", out.result);
+    // StarlingMonkey's fetch() reports every wasi:http error as a NetworkError: the reason is
+    // in the host's log and the denial counter.
+    assert!(
+        out.error()
+            .contains("fetching http://example.com/items.json failed: NetworkError"),
+        "{}",
+        out.error()
+    );
+    let (_, metrics) = http_get(host.metrics_addr(), "/metrics").await;
+    assert_eq!(
+        metric_line(
+            &metrics,
+            "wasm_worker_sandbox_denials_total",
+            &[("plugin", "js_activity.wasm"), ("kind", "http")]
+        ),
+        Some(1.0)
+    );
+    let rule = format!("http://127.0.0.1:{}", plain.port());
+    assert_eq!(
+        metric_line(
+            &metrics,
+            "wasm_worker_outbound_requests_total",
+            &[
+                ("plugin", "js_activity.wasm"),
+                ("host", rule.as_str()),
+                ("result", "ok")
+            ]
+        ),
+        Some(2.0)
+    );
+    host.stop().await.expect("stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_python_example_reads_a_feed_over_wasi_http() {
+    let (plain, _) = serve(None, None).await;
+    let manifest = format!(
+        "allowed_outbound_hosts = [\"http://127.0.0.1:{}\"]\n",
+        plain.port()
+    );
+    let (host, queue, _dir) = plugin_host(
+        &[(
+            "python_activity.wasm",
+            crate::polyglot::built("python_activity.wasm"),
+        )],
+        &[("python_activity.toml", &manifest)],
+    )
+    .await;
+    let out = run(
+        &queue,
+        Call::new("count_feed_items", &queue).json(json!(format!("http://{plain}/titles.json"))),
+    )
+    .await;
+    let body = r#"{"items":[{"title":"first"},{"title":"second"}]}"#;
+    assert_eq!(
+        out.json(),
+        json!({"status": 200, "items": 2, "bytes": body.len()})
+    );
+    // The host's reason reaches Python code in the error code.
+    let out = run(
+        &queue,
+        Call::new("count_feed_items", &queue).json(json!("http://example.com/feed.json")),
+    )
+    .await;
+    assert_eq!(out.failure().error_type, "PluginError", "{:?}", out.result);
+    assert!(
+        out.error().contains(
+            "ErrorCode_InternalError: wasm-worker denied http://example.com:80/feed.json for plugin python_activity.wasm: no entry in allowed_outbound_hosts covers http://example.com:80"
+        ),
         "{}",
         out.error()
     );

@@ -11,7 +11,7 @@ use serde_json::json;
 use temporalio_client::{WorkflowGetResultOptions, WorkflowStartOptions};
 
 /// A plugin `make plugins` built, by file name.
-fn built(name: &str) -> Vec<u8> {
+pub fn built(name: &str) -> Vec<u8> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../dist/plugins")
         .join(name);

@@ -230,3 +230,50 @@ export const templates = {
   renderTemplate: activity(renderTemplate),
   renderBatch: activity(renderBatch),
 };
+
+/**
+ * The feed's item titles. An async function: componentize-js runs the event loop until the
+ * promise settles, so `fetch()` works inside a plain (blocking) WIT function.
+ */
+async function fetchFeedTitles(url) {
+  let response;
+  try {
+    response = await fetch(url);
+  } catch (error) {
+    // A refusal by the host names the URL and the reason in the error's message.
+    throw new ActivityError(`fetching ${url} failed: ${error?.message ?? error}`);
+  }
+  if (!response.ok) {
+    throw new ActivityError(`${url} answered HTTP ${response.status}`);
+  }
+  let feed;
+  try {
+    feed = await response.json();
+  } catch (error) {
+    throw new ActivityError(`${url} is not JSON: ${error?.message ?? error}`);
+  }
+  if (!Array.isArray(feed?.items)) {
+    throw new ActivityError(`${url}: the feed has no \`items\` array`);
+  }
+  log('info', `${url}: ${feed.items.length} items`);
+  return feed.items.map((item) => String(item?.title ?? ''));
+}
+
+/** `activity` for async functions: a rejection that is not an ActivityError is logged. */
+function asyncActivity(fn) {
+  return async (...args) => {
+    try {
+      return await fn(...args);
+    } catch (error) {
+      if (!(error instanceof ActivityError)) {
+        log('error', `bug in ${fn.name}: ${error}`);
+      }
+      throw error;
+    }
+  };
+}
+
+// The WIT interface `feeds`.
+export const feeds = {
+  fetchFeedTitles: asyncActivity(fetchFeedTitles),
+};
