@@ -274,6 +274,13 @@ impl AllowList {
         self.rules.iter().any(|r| !r.is_http())
     }
 
+    /// Whether a socket rule names the host `name` (so the guest may resolve it).
+    pub fn socket_names(&self, name: &str) -> bool {
+        self.rules.iter().any(|r| {
+            !r.is_http() && matches!(&r.host, HostPattern::Name(n) if n.eq_ignore_ascii_case(name))
+        })
+    }
+
     /// Whether a socket rule names a host (so the guest must resolve names).
     pub fn socket_names_any(&self) -> bool {
         self.rules
@@ -439,5 +446,12 @@ mod tests {
                 .expect("parse")
                 .has_sockets()
         );
+        // Names a guest may resolve: socket grants' hosts only.
+        assert!(list.socket_names("DB.internal"));
+        assert!(
+            !list.socket_names("api.example.com"),
+            "an HTTP grant resolves on the host"
+        );
+        assert!(!list.socket_names("10.0.0.5"));
     }
 }

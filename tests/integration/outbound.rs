@@ -409,44 +409,56 @@ async fn limits_bound_size_time_and_concurrency_and_trust_is_per_plugin() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sockets_reach_only_granted_addresses() {
     let granted = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let by_name = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let unlisted = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     unlisted.set_nonblocking(true).expect("nonblocking");
-    let (granted_addr, unlisted_addr) = (
+    let (granted_addr, by_name_port, unlisted_addr) = (
         granted.local_addr().expect("addr"),
+        by_name.local_addr().expect("addr").port(),
         unlisted.local_addr().expect("addr"),
     );
-    let manifest = format!("allowed_outbound_hosts = [\"postgres://{granted_addr}\"]\n");
+    let manifest = format!(
+        "allowed_outbound_hosts = [\"postgres://{granted_addr}\", \"redis://localhost:{by_name_port}\"]\n"
+    );
     let (host, queue, _dir) = plugin_host(
         &[("test_activities.wasm", guests::bytes(TEST_ACTIVITIES))],
         &[("test_activities.toml", &manifest)],
     )
     .await;
-    let out = run(
-        &queue,
-        Call::new("connect", &queue).json(json!(granted_addr.to_string())),
-    )
-    .await;
-    assert_eq!(out.json(), json!("connected"));
-    let out = run(
-        &queue,
-        Call::new("connect", &queue).json(json!(unlisted_addr.to_string())),
-    )
-    .await;
+    let connect = |target: String| {
+        let queue = queue.clone();
+        async move { run(&queue, Call::new("connect", &queue).json(json!(target))).await }
+    };
+    assert_eq!(
+        connect(granted_addr.to_string()).await.json(),
+        json!("connected")
+    );
+    // A granted name: the guest may resolve it, and connect to what it resolves to.
+    assert_eq!(
+        connect(format!("localhost:{by_name_port}")).await.json(),
+        json!("connected")
+    );
+    let out = connect(unlisted_addr.to_string()).await;
     assert_eq!(out.failure().error_type, "PluginError", "{:?}", out.result);
     assert!(
         matches!(unlisted.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
         "nothing connected to {unlisted_addr}"
     );
+    // A name no grant lists is not even looked up.
+    let out = connect("example.com:5432".to_string()).await;
+    assert_eq!(out.failure().error_type, "PluginError", "{:?}", out.result);
     let (_, metrics) = http_get(host.metrics_addr(), "/metrics").await;
-    assert_eq!(
-        metric_line(
-            &metrics,
-            "wasm_worker_sandbox_denials_total",
-            &[("plugin", "test_activities.wasm"), ("kind", "tcp")]
-        ),
-        Some(1.0),
-        "{metrics}"
-    );
+    for kind in ["tcp", "dns"] {
+        assert_eq!(
+            metric_line(
+                &metrics,
+                "wasm_worker_sandbox_denials_total",
+                &[("plugin", "test_activities.wasm"), ("kind", kind)]
+            ),
+            Some(1.0),
+            "{kind}: {metrics}"
+        );
+    }
     host.stop().await.expect("stop");
 }
 

@@ -10,6 +10,7 @@ use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 /// One attempt's hooks.
 pub(super) struct OutboundHttp {
     pub(super) egress: Arc<Egress>,
+    /// The attempt's activity type, for refusals' messages.
     pub(super) activity_type: Arc<str>,
 }
 

@@ -4,6 +4,7 @@
 
 mod http;
 pub mod imports;
+mod lookup;
 
 use super::limits::{Limited, MemoryLimiter};
 use super::outbound::Egress;
@@ -75,8 +76,7 @@ impl ActivityState {
         // Sockets: UDP is off, and so is TCP unless a grant names a non-HTTP destination
         // (creating a socket then fails with access-denied before any OS socket exists). With
         // one, every connection passes the egress's check; name lookups are on only when a
-        // socket grant names a host (the connection is checked against what that name
-        // resolves to).
+        // socket grant names a host, and then only for the names granted (`lookup.rs`).
         let activity_type: Arc<str> = Arc::from(ctx.info.activity_type.as_str());
         let sockets = egress.allow().has_sockets();
         b.allow_udp(false)
@@ -115,6 +115,7 @@ impl Limited for ActivityState {
 pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<ActivityState>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    lookup::add_to_linker(&mut linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
     imports::add_to_linker(&mut linker)?;
     Ok(linker)

@@ -32,6 +32,7 @@ struct EgressMetrics {
     seconds: prometheus::HistogramVec,
     denied_http: prometheus::IntCounter,
     denied_tcp: prometheus::IntCounter,
+    denied_dns: prometheus::IntCounter,
 }
 
 /// One plugin's outbound grants, limits and trust.
@@ -59,6 +60,7 @@ impl Egress {
                 seconds: metrics.outbound_seconds.clone(),
                 denied_http: metrics.sandbox_denials.with_label_values(&[plugin, "http"]),
                 denied_tcp: metrics.sandbox_denials.with_label_values(&[plugin, "tcp"]),
+                denied_dns: metrics.sandbox_denials.with_label_values(&[plugin, "dns"]),
             },
         })
     }
@@ -72,6 +74,7 @@ impl Egress {
     fn deny(&self, kind: &'static str, activity_type: &str, target: &str, reason: &str) -> String {
         match kind {
             "tcp" => self.metrics.denied_tcp.inc(),
+            "dns" => self.metrics.denied_dns.inc(),
             _ => self.metrics.denied_http.inc(),
         }
         tracing::warn!(

@@ -46,6 +46,16 @@ impl Egress {
         }
     }
 
+    /// Logs and counts a name lookup no socket grant lists.
+    pub(crate) fn deny_lookup(&self, activity_type: &str, name: &str) {
+        self.deny(
+            "dns",
+            activity_type,
+            name,
+            "no non-HTTP entry in allowed_outbound_hosts names this host",
+        );
+    }
+
     async fn tcp_allowed(&self, addr: SocketAddr, activity_type: &str) -> bool {
         let mut names: Vec<(String, Vec<IpAddr>)> = Vec::new();
         for rule in self.allow.rules() {
