@@ -574,18 +574,28 @@ async fn the_ingestion_example_fetches_validates_and_digests_a_feed_over_https()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_javascript_example_reads_a_feed_with_fetch() {
     let (plain, _) = serve(None, None).await;
+    let (ca_pem, tls_config) = test_ca();
+    let (secure, _) = serve(Some(tls_config), None).await;
     let manifest = format!(
-        "allowed_outbound_hosts = [\"http://127.0.0.1:{}\"]\n",
-        plain.port()
+        "allowed_outbound_hosts = [\"http://127.0.0.1:{}\", \"https://localhost:{}\"]\nca_files = [\"ca.pem\"]\n",
+        plain.port(),
+        secure.port()
     );
     let (host, queue, _dir) = plugin_host(
         &[(
             "js_activity.wasm",
             crate::polyglot::built("js_activity.wasm"),
         )],
-        &[("js_activity.toml", &manifest)],
+        &[("js_activity.toml", &manifest), ("ca.pem", &ca_pem)],
     )
     .await;
+    let https = format!("https://localhost:{}/titles.json", secure.port());
+    let out = run(
+        &queue,
+        Call::new("fetch_feed_titles", &queue).json(json!(https)),
+    )
+    .await;
+    assert_eq!(out.json(), json!(["first", "second"]), "over HTTPS");
     let out = run(
         &queue,
         Call::new("fetch_feed_titles", &queue).json(json!(format!("http://{plain}/titles.json"))),
@@ -632,7 +642,8 @@ async fn the_javascript_example_reads_a_feed_with_fetch() {
                 ("result", "ok")
             ]
         ),
-        Some(2.0)
+        Some(2.0),
+        "the titles and the 401, over plain HTTP"
     );
     host.stop().await.expect("stop");
 }
@@ -640,18 +651,33 @@ async fn the_javascript_example_reads_a_feed_with_fetch() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_python_example_reads_a_feed_over_wasi_http() {
     let (plain, _) = serve(None, None).await;
+    let (ca_pem, tls_config) = test_ca();
+    let (secure, _) = serve(Some(tls_config), None).await;
     let manifest = format!(
-        "allowed_outbound_hosts = [\"http://127.0.0.1:{}\"]\n",
-        plain.port()
+        "allowed_outbound_hosts = [\"http://127.0.0.1:{}\", \"https://localhost:{}\"]\nca_files = [\"ca.pem\"]\n",
+        plain.port(),
+        secure.port()
     );
     let (host, queue, _dir) = plugin_host(
         &[(
             "python_activity.wasm",
             crate::polyglot::built("python_activity.wasm"),
         )],
-        &[("python_activity.toml", &manifest)],
+        &[("python_activity.toml", &manifest), ("ca.pem", &ca_pem)],
     )
     .await;
+    let https = format!("https://localhost:{}/titles.json", secure.port());
+    let out = run(
+        &queue,
+        Call::new("count_feed_items", &queue).json(json!(https)),
+    )
+    .await;
+    assert_eq!(
+        out.json()["items"],
+        json!(2),
+        "over HTTPS: {:?}",
+        out.result
+    );
     let out = run(
         &queue,
         Call::new("count_feed_items", &queue).json(json!(format!("http://{plain}/titles.json"))),

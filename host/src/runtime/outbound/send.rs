@@ -251,23 +251,25 @@ impl Egress {
                 }
             }
         };
-        let (allowed, refused): (Vec<SocketAddr>, Vec<SocketAddr>) =
-            found.into_iter().partition(|a| rule.may_reach(a.ip()));
-        if allowed.is_empty() {
-            let addrs: Vec<String> = refused.iter().map(|a| a.ip().to_string()).collect();
-            let reason = format!(
-                "{host} resolves to internal address {}, which {rule} does not reach (a wildcard never does; list the host or address itself)",
-                addrs.join(", ")
-            );
-            return Err(Failed::Denied(self.deny(
-                "http",
-                activity_type,
-                target,
-                &reason,
-            )));
-        }
-        Ok(allowed)
+        reachable(rule, host, found)
+            .map_err(|reason| Failed::Denied(self.deny("http", activity_type, target, &reason)))
     }
+}
+
+/// The addresses of `found` that `rule` may reach; the refusal's reason when none is.
+/// Internal addresses among public ones are dropped (a name with one record pointing inside
+/// must not become a way in).
+fn reachable(rule: &Rule, host: &str, found: Vec<SocketAddr>) -> Result<Vec<SocketAddr>, String> {
+    let (allowed, refused): (Vec<SocketAddr>, Vec<SocketAddr>) =
+        found.into_iter().partition(|a| rule.may_reach(a.ip()));
+    if allowed.is_empty() {
+        let addrs: Vec<String> = refused.iter().map(|a| a.ip().to_string()).collect();
+        return Err(format!(
+            "{host} resolves to internal address {}, which {rule} does not reach (a wildcard never does; list the host or address itself)",
+            addrs.join(", ")
+        ));
+    }
+    Ok(allowed)
 }
 
 /// A TCP connection to the first address that answers.
@@ -302,5 +304,45 @@ fn tls_error(e: std::io::Error) -> Error {
         },
         Some(_) => Error::TlsProtocolError,
         None => Error::Tls(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addrs(list: &[&str]) -> Vec<SocketAddr> {
+        list.iter()
+            .map(|ip| SocketAddr::new(ip.parse().expect("ip"), 80))
+            .collect()
+    }
+
+    #[test]
+    fn a_wildcard_never_reaches_an_internal_address_an_exact_name_may() {
+        let wildcard = Rule::parse("http://*.example.org").expect("rule");
+        let e = reachable(
+            &wildcard,
+            "meta.example.org",
+            addrs(&["169.254.169.254", "127.0.0.1"]),
+        )
+        .expect_err("internal only");
+        assert_eq!(
+            e,
+            "meta.example.org resolves to internal address 169.254.169.254, 127.0.0.1, which http://*.example.org does not reach (a wildcard never does; list the host or address itself)"
+        );
+        // Mixed records: only the public one is dialled.
+        assert_eq!(
+            reachable(
+                &wildcard,
+                "a.example.org",
+                addrs(&["10.0.0.1", "93.184.216.34"])
+            ),
+            Ok(addrs(&["93.184.216.34"]))
+        );
+        let exact = Rule::parse("http://metadata.example.org").expect("rule");
+        assert_eq!(
+            reachable(&exact, "metadata.example.org", addrs(&["169.254.169.254"])),
+            Ok(addrs(&["169.254.169.254"]))
+        );
     }
 }
