@@ -13,10 +13,6 @@ fn main() {
         .expect("tests/ has a parent")
         .to_path_buf();
     let out = PathBuf::from(env("OUT_DIR"));
-    // One guest target dir per checkout: clones share the outer target dir (and so OUT_DIR),
-    // and a cdylib's output has no per-package hash, so two checkouts' guests would overwrite
-    // each other's files while cargo still counted its own build fresh.
-    let checkout = format!("{:016x}", fnv1a(root.to_string_lossy().as_bytes()));
     let mut consts = String::new();
     for (workspace, artifacts) in [
         (
@@ -35,8 +31,20 @@ fn main() {
     ] {
         let target = out
             .join("guest-target")
-            .join(&checkout)
             .join(workspace.file_name().expect("name"));
+        // Clones share the outer target dir (and so OUT_DIR), and a cdylib's output has no
+        // per-package hash: another checkout's build may have overwritten these files while
+        // cargo still counts this checkout's build fresh. Without them it rebuilds the guests
+        // themselves (seconds), not their dependencies.
+        for name in artifacts {
+            let release = target.join("wasm32-wasip2/release");
+            for file in [
+                release.join(format!("{name}.wasm")),
+                release.join("deps").join(format!("{name}.wasm")),
+            ] {
+                let _ = std::fs::remove_file(file);
+            }
+        }
         build(&workspace, &target);
         for name in artifacts {
             let wasm = target
@@ -59,13 +67,6 @@ fn main() {
     // Another checkout sharing the target dir has another path: rebuild for this one.
     println!("cargo:rerun-if-env-changed=WASM_WORKER_CHECKOUT");
     std::fs::write(out.join("guests.rs"), consts).expect("writing guests.rs");
-}
-
-/// FNV-1a: a stable name for a path (std's hasher is seeded per process).
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
 }
 
 fn env(key: &str) -> String {

@@ -3,7 +3,7 @@
 use crate::activity::ActivityRegistry;
 use crate::config::Config;
 use crate::metrics::HostMetrics;
-use crate::outcomes::Outcomes;
+use crate::outcomes::{CurrentTypes, Outcomes};
 use crate::plugin_file::PluginFile;
 use crate::plugins::PluginSet;
 use crate::status::{GenerationState, GenerationStatus, PluginStatus};
@@ -22,6 +22,14 @@ pub(crate) struct Prepared {
     workflows: Arc<Workflows>,
     outcomes: Arc<Outcomes>,
     plugins: Vec<PluginStatus>,
+    types: ServedTypes,
+}
+
+/// The workflow and activity types a generation serves.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ServedTypes {
+    pub(crate) workflows: Vec<String>,
+    pub(crate) activities: Vec<String>,
 }
 
 impl Prepared {
@@ -31,10 +39,11 @@ impl Prepared {
         native: &ActivityRegistry,
         config: &Config,
         metrics: &HostMetrics,
+        current: &Arc<CurrentTypes>,
     ) -> Self {
         let mut activities = native.clone();
         register_activities(set, &mut activities, metrics);
-        let outcomes = Arc::new(Outcomes::default());
+        let outcomes = Arc::new(Outcomes::new(current.clone()));
         let workflows = Arc::new(Workflows::new(
             &set.workflows,
             &config.namespace,
@@ -72,7 +81,12 @@ impl Prepared {
             plugins.push(status(&w.source, "workflows", types));
         }
         plugins.sort_by(|a, b| a.file.cmp(&b.file));
+        let types = ServedTypes {
+            workflows: workflows.types(),
+            activities: activities.names().into_iter().map(str::to_string).collect(),
+        };
         Prepared {
+            types,
             build_id: {
                 let identities: Vec<String> = sources.iter().map(|s| s.identity()).collect();
                 let pairs: Vec<(&str, &str)> = sources
@@ -112,6 +126,8 @@ pub(crate) struct Generation {
     pub plugins: Vec<PluginStatus>,
     /// What its work came to, for the ramp.
     pub outcomes: Arc<Outcomes>,
+    /// The types it serves.
+    pub types: ServedTypes,
     worker: PollingWorker,
 }
 
@@ -141,6 +157,7 @@ impl Generation {
             build_id: prepared.build_id,
             plugins: prepared.plugins,
             outcomes: prepared.outcomes,
+            types: prepared.types,
             worker,
         })
     }

@@ -80,7 +80,14 @@ impl Host {
         };
         let board = Arc::new(StatusBoard::default());
         let refused = set.errors.iter().map(ToString::to_string).collect();
-        let prepared = Prepared::new(&set, &self.activities, &self.config, &metrics);
+        let current_types = Arc::new(crate::outcomes::CurrentTypes::default());
+        let prepared = Prepared::new(
+            &set,
+            &self.activities,
+            &self.config,
+            &metrics,
+            &current_types,
+        );
         let c = &self.config;
         metrics
             .info
@@ -128,6 +135,7 @@ impl Host {
         let supervisor = Supervisor {
             runtime: plugins,
             first: Some((prepared, refused)),
+            current_types,
             loaded_fingerprint,
             config: self.config,
             native: self.activities,
@@ -193,6 +201,8 @@ struct Supervisor {
     runtime: Arc<crate::runtime::Runtime>,
     /// The first generation and the files its load refused, until it starts.
     first: Option<(Prepared, Vec<String>)>,
+    /// What the current build serves (for the ramp's judgement of unknown types).
+    current_types: Arc<crate::outcomes::CurrentTypes>,
     /// The plugins folder as it was when the first generation was loaded.
     loaded_fingerprint: crate::watcher::Fingerprint,
     config: Config,
@@ -231,6 +241,7 @@ impl Supervisor {
             board: &self.board,
             runtime: &self.runtime,
             native: &self.native,
+            current_types: &self.current_types,
             stop: &self.stop,
         };
         let (prepared, refused) = self
@@ -268,8 +279,9 @@ impl Supervisor {
             tracing::info!("the plugins folder changed during start-up; reloading");
             rollout.reload(&env, Instant::now()).await;
         }
-        // SIGHUP re-reads the secrets file and the plugins folder: rotated secrets reach the
-        // next attempts, and a plugin refused for a missing secret gets another chance.
+        // SIGHUP re-reads the secrets file and the plugins folder and forgets rolled-back
+        // builds: rotated secrets reach the next attempts, a plugin refused for a missing secret
+        // gets another chance, and files rolled back may ramp again.
         let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
             .map_err(|e| tracing::warn!(error = %e, "cannot listen for SIGHUP"))
             .ok();
@@ -288,6 +300,7 @@ impl Supervisor {
                         Ok(()) => tracing::info!("SIGHUP: secrets re-read; reloading the plugins folder"),
                         Err(e) => tracing::error!(error = %e, "SIGHUP: the secrets file could not be re-read; keeping the secrets read before"),
                     }
+                    rollout.retry(&env).await;
                     rollout.reload(&env, Instant::now()).await;
                 }
                 _ = drain_check.tick() => {

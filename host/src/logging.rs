@@ -12,7 +12,15 @@ pub fn init(filter: &str, format: LogFormat) -> anyhow::Result<()> {
     let filter = EnvFilter::builder().parse(filter)?;
     let registry = tracing_subscriber::registry().with(filter);
     match format {
-        LogFormat::Text => registry.with(fmt::layer().with_target(true)).try_init()?,
+        // Colour codes only for a terminal: in a file or a journal they are noise, and a log
+        // reader that renders them can be fooled by a plugin's own escape sequences.
+        LogFormat::Text => registry
+            .with(
+                fmt::layer()
+                    .with_target(true)
+                    .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())),
+            )
+            .try_init()?,
         LogFormat::Json => registry
             .with(
                 fmt::layer()

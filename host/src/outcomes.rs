@@ -7,11 +7,47 @@
 //! Counts are per generation (per build ID), not per host: a ramp judges the new code only.
 
 use crate::activity::ActivityError;
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use temporalio_common::protos::coresdk::workflow_commands::workflow_command::Variant as Command;
 use temporalio_common::protos::coresdk::workflow_completion::{
     WorkflowActivationCompletion, workflow_activation_completion::Status,
 };
+
+/// The types the deployment's current build serves, shared by every generation of a host:
+/// a task for a type no build serves is a client's mistake, not evidence against the build
+/// that happened to receive it.
+#[derive(Debug, Default)]
+pub(crate) struct CurrentTypes {
+    workflows: RwLock<BTreeSet<String>>,
+    activities: RwLock<BTreeSet<String>>,
+}
+
+impl CurrentTypes {
+    /// The current build now serves these.
+    pub(crate) fn set(&self, workflows: &[String], activities: &[String]) {
+        *self.workflows.write().unwrap_or_else(|p| p.into_inner()) =
+            workflows.iter().cloned().collect();
+        *self.activities.write().unwrap_or_else(|p| p.into_inner()) =
+            activities.iter().cloned().collect();
+    }
+
+    fn serves(&self, kind: TypeKind, name: &str) -> bool {
+        let set = match kind {
+            TypeKind::Workflow => &self.workflows,
+            TypeKind::Activity => &self.activities,
+        };
+        set.read().unwrap_or_else(|p| p.into_inner()).contains(name)
+    }
+}
+
+/// Which kind of type a task asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TypeKind {
+    Workflow,
+    Activity,
+}
 
 /// Counters, shared by a generation's workflow and activity loops.
 #[derive(Debug, Default)]
@@ -19,6 +55,7 @@ pub(crate) struct Outcomes {
     runs_completed: AtomicU64,
     succeeded: AtomicU64,
     failed: AtomicU64,
+    current: Arc<CurrentTypes>,
 }
 
 /// A reading of [`Outcomes`].
@@ -45,6 +82,23 @@ impl Counts {
 }
 
 impl Outcomes {
+    /// Counters judged against what `current` serves.
+    pub(crate) fn new(current: Arc<CurrentTypes>) -> Self {
+        Outcomes {
+            current,
+            ..Outcomes::default()
+        }
+    }
+
+    /// A task for a type this build lacks: a failure of this build only when the current
+    /// build serves that type (the new build dropped it); otherwise the client asked for a type
+    /// nobody serves.
+    pub(crate) fn observe_unknown_type(&self, kind: TypeKind, name: &str) {
+        if self.current.serves(kind, name) {
+            self.failed();
+        }
+    }
+
     /// Counts the completion of a workflow activation; `eviction` when the activation only
     /// evicted the run (no workflow task ran).
     pub(crate) fn observe_workflow(
@@ -170,5 +224,29 @@ mod tests {
         );
         assert_eq!(o.read().failed, 3);
         assert_eq!(o.read().runs_completed, 1);
+    }
+
+    #[test]
+    fn unknown_types_count_only_when_the_current_build_serves_them() {
+        let current = Arc::new(CurrentTypes::default());
+        current.set(&["Greeting".into()], &["greet".into()]);
+        let o = Outcomes::new(current.clone());
+        o.observe_unknown_type(TypeKind::Workflow, "RandomType123");
+        o.observe_unknown_type(TypeKind::Activity, "random_activity");
+        assert_eq!(
+            o.read().failed,
+            0,
+            "a type nobody serves is the client's mistake"
+        );
+        o.observe_unknown_type(TypeKind::Workflow, "Greeting");
+        o.observe_unknown_type(TypeKind::Activity, "greet");
+        assert_eq!(
+            o.read().failed,
+            2,
+            "the new build lacks what the current one serves"
+        );
+        // The kinds are separate: an activity named like a workflow type is not one.
+        o.observe_unknown_type(TypeKind::Activity, "Greeting");
+        assert_eq!(o.read().failed, 2);
     }
 }

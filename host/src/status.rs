@@ -90,6 +90,9 @@ pub(crate) struct Status {
     pub generations: Vec<GenerationStatus>,
     pub last_load_error: Option<LoadErrorStatus>,
     pub last_rollback: Option<RollbackStatus>,
+    /// Builds rolled back and refused for ramping until a retry (SIGHUP) or new files.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rolled_back: Vec<String>,
     pub routing: Option<RoutingStatus>,
 }
 

@@ -313,14 +313,11 @@ async fn the_sandbox_grants_nothing_unless_the_manifest_does() {
         "env = {{ GREETING = \"hi\" }}\n[[dir]]\nhost = {:?}\nguest = \"/data\"\n",
         granted.path().display().to_string()
     );
-    let bytes = guests::bytes(TEST_ACTIVITIES);
     let (host, queue, _dir) = plugin_host(
-        &[("confined.wasm", bytes.clone()), ("granted.wasm", bytes)],
-        &[("granted.toml", &manifest), ("confined.toml", "[rename]\nread-file = \"confined_read\"\nenv-var = \"confined_env\"\nconnect = \"confined_connect\"\nwrite-file = \"confined_write\"\n")],
+        &[("confined.wasm", guests::bytes(TEST_ACTIVITIES))],
+        &[("confined.toml", "[rename]\nread-file = \"confined_read\"\nenv-var = \"confined_env\"\nconnect = \"confined_connect\"\nwrite-file = \"confined_write\"\n")],
     )
     .await;
-    // Both files export the same functions; the second one loaded (granted.wasm, in name
-    // order) is refused for the clash, except where the first renamed them.
     let out = run(
         &queue,
         Call::new("confined_read", &queue).json(json!("/etc/passwd")),

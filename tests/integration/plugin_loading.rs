@@ -57,8 +57,9 @@ fn bad_files_are_refused_one_by_one_and_the_good_ones_load() {
         ("e_truncated.wasm", truncated),
         ("f_nothing.wasm", empty_component),
         ("g_unsatisfied.wasm", unsatisfied),
-        ("h_clash.wasm", hello),
+        ("h_clash.wasm", guests::bytes(TEST_ACTIVITIES)),
         ("i_bad_manifest.wasm", guests::bytes(TEST_ACTIVITIES)),
+        ("j_clash.wasm", guests::bytes(TEST_ACTIVITIES)),
         ("notes.txt", b"ignored".to_vec()),
     ];
     let (set, metrics) = load(&files, &[("i_bad_manifest.toml", "memory_limit = 3\n")]);
@@ -88,9 +89,15 @@ fn bad_files_are_refused_one_by_one_and_the_good_ones_load() {
         "{r}"
     );
     assert!(r.contains("acme:missing/api"), "{r}");
+    // Two files exporting the same type are both refused, each naming the other: which file
+    // is newer or sorts first decides nothing, so a restart and a reload agree.
     assert_eq!(
         reason(&set, "h_clash.wasm"),
-        "activity type `greet_activity` is also exported by a_hello.wasm; rename one in its manifest"
+        "activity type `echo_bool` is also exported by j_clash.wasm; rename one in its manifest"
+    );
+    assert_eq!(
+        reason(&set, "j_clash.wasm"),
+        "activity type `echo_bool` is also exported by h_clash.wasm; rename one in its manifest"
     );
     let r = reason(&set, "i_bad_manifest.wasm");
     assert!(
@@ -99,7 +106,7 @@ fn bad_files_are_refused_one_by_one_and_the_good_ones_load() {
         ),
         "{r}"
     );
-    assert_eq!(set.errors.len(), 8, "{:?}", set.errors);
+    assert_eq!(set.errors.len(), 9, "{:?}", set.errors);
     assert!(
         set.errors
             .iter()

@@ -197,3 +197,56 @@ async fn a_ramping_build_whose_tasks_fail_is_rolled_back() {
     }
     host.stop().await.expect("stop");
 }
+
+/// A client cannot block a good rollout: tasks for workflow types that neither build serves
+/// (here 40 random ones, started while a ramp runs) are not failures of the ramping build, so
+/// it is promoted, not rolled back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_types_from_clients_do_not_roll_a_ramp_back() {
+    let (host, queue, dir) = ramp_host(4).await;
+    let addr = host.metrics_addr();
+    publish(
+        dir.path(),
+        "hello_activity.wasm",
+        &guests::bytes(HELLO_ACTIVITY),
+    );
+    let ramping = eventually(Duration::from_secs(60), "a ramping build", || async move {
+        generation(addr, "ramping").await
+    })
+    .await;
+    let second = ramping["build_id"].as_str().expect("build id").to_string();
+    let client = client(shared_server()).await;
+    let mut strays = Vec::new();
+    for i in 0..40 {
+        let name: &'static str =
+            Box::leak(format!("NoSuchType{i}x{}", unique("t")).into_boxed_str());
+        let id = unique("stray");
+        client
+            .start_workflow(
+                crate::common::workflows::ByName(name),
+                serde_json::json!(null),
+                WorkflowStartOptions::new(&queue, &id).build(),
+            )
+            .await
+            .expect("start");
+        strays.push(id);
+    }
+    run_quick_workflows(&client, &queue, 16).await;
+    eventually(Duration::from_secs(30), "the promotion", || {
+        let second = second.clone();
+        async move {
+            let current = generation(addr, "current").await?;
+            (current["build_id"] == second.as_str()).then_some(())
+        }
+    })
+    .await;
+    let status = status(addr).await;
+    assert!(status["last_rollback"].is_null(), "{status}");
+    for id in strays {
+        let _ = client
+            .get_workflow_handle::<temporalio_client::UntypedWorkflow>(&id)
+            .terminate(Default::default())
+            .await;
+    }
+    host.stop().await.expect("stop");
+}

@@ -40,6 +40,9 @@ pub const DEFAULT_MEMORY_LIMIT_MIB: u64 = 64;
 /// Longest any activity call may run, whatever its timeouts say.
 pub const HOST_MAX_CALL_TIME: Duration = Duration::from_secs(600);
 
+/// Folders that are the host's own kernel interfaces, refused as grants (and all below them).
+const SYSTEM_FOLDERS: [&str; 3] = ["/proc", "/sys", "/dev"];
+
 /// A directory the plugin may see.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -148,6 +151,30 @@ pub enum ManifestError {
     },
 }
 
+/// A parser message with the quoted values it echoes replaced by `"…"`: a manifest error
+/// reaches the log and the unauthenticated `/status`, and a misplaced value may be a token
+/// (`env = "TOKEN=…"`). Keys and expected types stay.
+fn without_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(start) = rest.find("string \"") {
+        let (head, quoted) = rest.split_at(start + "string ".len());
+        out.push_str(head);
+        match quoted[1..].find('"') {
+            Some(end) => {
+                out.push_str("\"…\"");
+                rest = &quoted[end + 2..];
+            }
+            None => {
+                out.push_str(quoted);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 fn invalid(setting: impl Into<String>, reason: impl Into<String>) -> ManifestError {
     ManifestError::Invalid {
         setting: setting.into(),
@@ -182,7 +209,7 @@ impl Manifest {
             line: e
                 .span()
                 .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1),
-            message: e.message().to_string(),
+            message: without_values(e.message()),
         })?;
         let mut m = Manifest::default();
         if let Some(mib) = raw.memory_limit_mib {
@@ -232,6 +259,15 @@ impl Manifest {
                     format!("no such folder ({})", host.display()),
                 ));
             }
+            // The kernel's views of the host (its processes' environments — where
+            // TEMPORAL_API_KEY lives — its devices, its settings) are never a plugin's data.
+            let real = host.canonicalize().unwrap_or_else(|_| host.clone());
+            if let Some(system) = SYSTEM_FOLDERS.iter().find(|s| real.starts_with(s)) {
+                return Err(invalid(
+                    format!("dir.host = {:?}", d.host),
+                    format!("{} is the host's {system}: never granted", real.display()),
+                ));
+            }
             m.dirs.push(GrantedDir { host, ..d });
         }
         let versioning = |field: &str, v: &str| {
@@ -279,148 +315,4 @@ impl Manifest {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn empty_manifest_is_the_default() {
-        assert_eq!(
-            Manifest::parse("", Path::new("/")).expect("parse"),
-            Manifest::default()
-        );
-    }
-
-    #[test]
-    fn fields_are_read_and_dirs_resolved_against_the_plugins_folder() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::create_dir(dir.path().join("data")).expect("mkdir");
-        let m = Manifest::parse(
-            "memory_limit_mib = 128\nmax_call_time = \"2m\"\nenv = { A = \"b\" }\n[rename]\ngreet-activity = \"greet\"\n[[dir]]\nhost = \"data\"\nguest = \"/data\"\n",
-            dir.path(),
-        )
-        .expect("parse");
-        assert_eq!(m.memory_limit, 128 << 20);
-        assert_eq!(m.max_call_time, Duration::from_secs(120));
-        assert_eq!(m.env["A"], "b");
-        assert_eq!(m.rename["greet-activity"], "greet");
-        assert_eq!(m.dirs[0].host, dir.path().join("data"));
-        assert!(!m.dirs[0].writable);
-    }
-
-    #[test]
-    fn versioning_is_read_per_plugin_and_per_type() {
-        let m = Manifest::parse(
-            "versioning = \"auto-upgrade\"\n[versioning_by_type]\nA = \"pinned\"\n",
-            Path::new("/"),
-        )
-        .expect("parse");
-        assert_eq!(m.versioning, Some(Versioning::AutoUpgrade));
-        assert_eq!(m.versioning_by_type["A"], Versioning::Pinned);
-        let e = Manifest::parse("[versioning_by_type]\nA = \"sticky\"", Path::new("/"))
-            .expect_err("bad behaviour");
-        assert!(
-            e.to_string()
-                .starts_with("versioning_by_type.A = \"sticky\": must be"),
-            "{e}"
-        );
-    }
-
-    #[test]
-    fn type_errors_name_the_line() {
-        // A key after a table header belongs to that table: the message alone would not say
-        // which line is wrong.
-        let e = Manifest::parse("[rename]\nmemory_limit_mib = 8\n", Path::new("/"))
-            .expect_err("an integer where a type name belongs");
-        assert!(
-            matches!(e, ManifestError::Syntax { line: Some(2), .. }),
-            "{e:?}"
-        );
-        assert!(
-            e.to_string().starts_with("invalid manifest, line 2: "),
-            "{e}"
-        );
-    }
-
-    #[test]
-    fn network_grants_limits_and_secret_names_are_read() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::write(dir.path().join("ca.pem"), "-----BEGIN CERTIFICATE-----").expect("ca");
-        let m = Manifest::parse(
-            "allowed_outbound_hosts = [\"https://api.example.com\", \"postgres://db:5432\"]\n\
-             ca_files = [\"ca.pem\"]\nenv_from_host = [\"TOKEN\"]\n\
-             [outbound]\nmax_concurrent_requests = 4\nconnect_timeout = \"2s\"\n\
-             first_byte_timeout = \"5s\"\nmax_response_mib = 2\n",
-            dir.path(),
-        )
-        .expect("parse");
-        assert!(
-            m.outbound
-                .allow
-                .find("https", "api.example.com", 443)
-                .is_some()
-        );
-        assert!(m.outbound.allow.has_sockets());
-        assert_eq!(m.outbound.ca_files, vec![dir.path().join("ca.pem")]);
-        assert_eq!(m.outbound.limits.max_concurrent_requests, 4);
-        assert_eq!(m.outbound.limits.connect_timeout, Duration::from_secs(2));
-        assert_eq!(m.outbound.limits.first_byte_timeout, Duration::from_secs(5));
-        assert_eq!(m.outbound.limits.max_response_bytes, 2 << 20);
-        assert_eq!(m.env_from_host, vec!["TOKEN"]);
-        // Nothing listed: nowhere, with the default limits.
-        let none = Manifest::parse("", Path::new("/")).expect("parse");
-        assert!(none.outbound.allow.is_empty());
-        assert_eq!(none.outbound.limits, OutboundLimits::default());
-    }
-
-    #[test]
-    fn bad_grants_name_the_entry_and_the_reason() {
-        let e = |text: &str| {
-            Manifest::parse(text, Path::new("/"))
-                .expect_err(text)
-                .to_string()
-        };
-        assert_eq!(
-            e("allowed_outbound_hosts = [\"https://*\"]"),
-            "allowed_outbound_hosts entry \"https://*\": the host must be a DNS name, `*.` and a DNS name, or an IP address (`*` alone grants everything and is not allowed)"
-        );
-        assert!(
-            e("ca_files = [\"nope.pem\"]").starts_with("ca_files entry \"nope.pem\": no such file")
-        );
-        assert!(e("[outbound]\nmax_concurrent_requests = 0").contains("between 1 and 256"));
-        assert!(e("[outbound]\nconnect_timeout = \"5m\"").contains("at most 60s"));
-        assert!(e("[outbound]\nmax_response_mib = 4096").contains("between 1 and 1024"));
-        assert!(e("env_from_host = [\"A=B\"]").contains("without `=` or NUL"));
-        assert!(e("env = { \"A=B\" = \"x\" }").contains("without `=` or NUL"));
-        assert!(e("env = { T = \"x\" }\nenv_from_host = [\"T\"]").contains("also set in `env`"));
-    }
-
-    #[test]
-    fn mistakes_name_the_field() {
-        let e = Manifest::parse("memory_limit = 5", Path::new("/"))
-            .expect_err("unknown")
-            .to_string();
-        assert!(e.contains("unknown field `memory_limit`"), "{e}");
-        let e = Manifest::parse("memory_limit_mib = 0", Path::new("/"))
-            .expect_err("zero")
-            .to_string();
-        assert!(
-            e.starts_with("memory_limit_mib = 0: must be between 1"),
-            "{e}"
-        );
-        let e = Manifest::parse("max_call_time = \"forever\"", Path::new("/"))
-            .expect_err("bad")
-            .to_string();
-        assert!(e.starts_with("max_call_time = \"forever\""), "{e}");
-        let e = Manifest::parse(
-            "[[dir]]\nhost = \"nope\"\nguest = \"/x\"",
-            Path::new("/nonexistent"),
-        )
-        .expect_err("dir")
-        .to_string();
-        assert!(e.contains("dir.host = \"nope\": no such folder"), "{e}");
-        let e = Manifest::parse("[[dir]]\nhost = \"/\"\nguest = \"x\"", Path::new("/"))
-            .expect_err("guest")
-            .to_string();
-        assert!(e.contains("must be an absolute path"), "{e}");
-    }
-}
+mod tests;

@@ -64,22 +64,22 @@ pub enum Refusal {
     /// A workflow component that does not load.
     #[error(transparent)]
     Workflow(#[from] WorkflowPluginError),
-    /// An activity type an earlier file (in name order) already provides.
+    /// An activity type another file of the folder provides too (both are refused).
     #[error(
         "activity type `{activity_type}` is also exported by {other}; rename one in its manifest"
     )]
     DuplicateActivity {
         /// The activity type.
         activity_type: String,
-        /// The file that provides it.
+        /// The other files that provide it.
         other: String,
     },
-    /// A workflow type an earlier file already provides.
+    /// A workflow type another file provides too (both are refused).
     #[error("workflow type `{workflow_type}` is also exported by {other}")]
     DuplicateWorkflow {
         /// The workflow type.
         workflow_type: String,
-        /// The file that provides it.
+        /// The other files that provide it.
         other: String,
     },
 }

@@ -28,8 +28,8 @@ pub struct PluginSet {
 
 impl PluginSet {
     /// Loads every `*.wasm` in `dir` (not recursively), in file-name order. Blocking (it
-    /// compiles and instantiates): call it from `spawn_blocking`, not from an async task. A type exported by
-    /// two files is refused in the later file, naming both.
+    /// compiles and instantiates): call it from `spawn_blocking`, not from an async task. A type
+    /// exported by two files is refused in both, each naming the other.
     pub fn load(runtime: &Runtime, dir: &Path, metrics: &HostMetrics) -> PluginSet {
         let mut set = PluginSet::default();
         let files = match wasm_files(dir) {
@@ -42,45 +42,77 @@ impl PluginSet {
                 return set;
             }
         };
-        let mut owners: BTreeMap<String, String> = BTreeMap::new();
-        let mut workflow_owners: BTreeMap<String, String> = BTreeMap::new();
-        for path in files {
-            let file = file_name(&path);
-            let started = std::time::Instant::now();
-            let result =
-                loader::load(runtime, &path, dir, metrics).and_then(|loaded| match loaded {
-                    Loaded::Activities(p) => {
-                        match p
-                            .functions
-                            .iter()
-                            .find_map(|f| owners.get(&f.activity_type).map(|o| (f, o)))
-                        {
-                            Some((f, other)) => Err(Refusal::DuplicateActivity {
-                                activity_type: f.activity_type.clone(),
-                                other: other.clone(),
-                            }),
-                            None => Ok(Loaded::Activities(p)),
+        let loaded: Vec<(String, std::time::Instant, Result<Loaded, Refusal>)> = files
+            .iter()
+            .map(|path| {
+                let started = std::time::Instant::now();
+                let result = loader::load(runtime, path, dir, metrics);
+                (file_name(path), started, result)
+            })
+            .collect();
+        // A type two files export is refused in both, whatever their names or which ran
+        // before: the same files give the same answer at start-up and on every reload.
+        let mut activity_owners: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        let mut workflow_owners: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (file, _, result) in &loaded {
+            match result {
+                Ok(Loaded::Activities(p)) => p.functions.iter().for_each(|f| {
+                    activity_owners
+                        .entry(&f.activity_type)
+                        .or_default()
+                        .push(file)
+                }),
+                Ok(Loaded::Workflows(w)) => w.definitions.iter().for_each(|d| {
+                    workflow_owners
+                        .entry(&d.workflow_type)
+                        .or_default()
+                        .push(file)
+                }),
+                Err(_) => {}
+            }
+        }
+        let others = |owners: &BTreeMap<&str, Vec<&str>>, ty: &str, file: &str| {
+            owners
+                .get(ty)
+                .map(|files| {
+                    files
+                        .iter()
+                        .filter(|f| **f != file)
+                        .copied()
+                        .collect::<Vec<_>>()
+                })
+                .filter(|o| !o.is_empty())
+                .map(|o| o.join(", "))
+        };
+        let conflicts: Vec<Option<Refusal>> = loaded
+            .iter()
+            .map(|(file, _, result)| match result {
+                Ok(Loaded::Activities(p)) => p.functions.iter().find_map(|f| {
+                    others(&activity_owners, &f.activity_type, file).map(|other| {
+                        Refusal::DuplicateActivity {
+                            activity_type: f.activity_type.clone(),
+                            other,
                         }
-                    }
-                    Loaded::Workflows(w) => {
-                        match w
-                            .definitions
-                            .iter()
-                            .find_map(|d| workflow_owners.get(&d.workflow_type).map(|o| (d, o)))
-                        {
-                            Some((d, other)) => Err(Refusal::DuplicateWorkflow {
-                                workflow_type: d.workflow_type.clone(),
-                                other: other.clone(),
-                            }),
-                            None => Ok(Loaded::Workflows(w)),
+                    })
+                }),
+                Ok(Loaded::Workflows(w)) => w.definitions.iter().find_map(|d| {
+                    others(&workflow_owners, &d.workflow_type, file).map(|other| {
+                        Refusal::DuplicateWorkflow {
+                            workflow_type: d.workflow_type.clone(),
+                            other,
                         }
-                    }
-                });
+                    })
+                }),
+                Err(_) => None,
+            })
+            .collect();
+        for ((file, started, result), conflict) in loaded.into_iter().zip(conflicts) {
+            let result = match conflict {
+                Some(refusal) => Err(refusal),
+                None => result,
+            };
             match result {
                 Ok(Loaded::Workflows(w)) => {
-                    for d in &w.definitions {
-                        workflow_owners.insert(d.workflow_type.clone(), file.clone());
-                    }
                     tracing::info!(
                         plugin = %file,
                         digest = %w.source.short_digest(),
@@ -91,9 +123,6 @@ impl PluginSet {
                     set.workflows.push(Arc::new(w));
                 }
                 Ok(Loaded::Activities(plugin)) => {
-                    for f in &plugin.functions {
-                        owners.insert(f.activity_type.clone(), file.clone());
-                    }
                     tracing::info!(
                         plugin = %file,
                         digest = %plugin.source.short_digest(),

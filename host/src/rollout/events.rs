@@ -32,6 +32,8 @@ pub(crate) enum Event {
     Tick { ramp: Option<Counts> },
     /// The server's drainage answer for a draining build.
     DrainReport { build_id: String, drained: bool },
+    /// The operator asks to try rolled-back files again (SIGHUP).
+    Retry,
 }
 
 /// What the executor must do.

@@ -44,6 +44,8 @@ pub(crate) struct Env<'a> {
     pub board: &'a Arc<StatusBoard>,
     pub runtime: &'a Arc<Runtime>,
     pub native: &'a ActivityRegistry,
+    /// What the current build serves, shared with every generation's outcome counters.
+    pub current_types: &'a Arc<crate::outcomes::CurrentTypes>,
     pub stop: &'a CancellationToken,
 }
 
@@ -129,7 +131,8 @@ impl Rollout {
                 errors: set.errors.iter().map(ToString::to_string).collect(),
             },
             Ok(set) => {
-                let prepared = Prepared::new(&set, env.native, env.config, env.metrics);
+                let prepared =
+                    Prepared::new(&set, env.native, env.config, env.metrics, env.current_types);
                 let build_id = prepared.build_id.clone();
                 self.prepared = Some(prepared);
                 Event::Loaded {
@@ -148,6 +151,13 @@ impl Rollout {
         }
         self.prepared = None;
         self.timing = None;
+    }
+
+    /// Forgets rolled-back builds, so their files may ramp again (the operator's SIGHUP).
+    pub(crate) async fn retry(&mut self, env: &Env<'_>) {
+        if let Err(e) = self.dispatch(env, Event::Retry).await {
+            tracing::error!(error = %format!("{e:#}"), "retry failed");
+        }
     }
 
     /// The periodic check: judges the ramp, checks drainage, reaps stopped generations.

@@ -9,6 +9,10 @@ use crate::status::{GenerationState, GenerationStatus};
 pub(super) fn publish(rollout: &Rollout, env: &Env<'_>) {
     let m = &rollout.machine;
     let status = |build_id: &str, state| rollout.generations.get(build_id).map(|g| g.status(state));
+    if let Some(current) = m.current().and_then(|b| rollout.generations.get(b)) {
+        env.current_types
+            .set(&current.types.workflows, &current.types.activities);
+    }
     let mut generations: Vec<GenerationStatus> = Vec::new();
     generations.extend(
         m.current()
@@ -36,10 +40,12 @@ pub(super) fn publish(rollout: &Rollout, env: &Env<'_>) {
     generations.extend(rollout.drained.iter().cloned());
     let last_rollback = m.last_rollback().cloned();
     let last_load_error = m.last_load_error().cloned();
+    let rolled_back = m.rolled_back();
     env.board.update(|s| {
         s.deployment_name.clone_from(&env.config.deployment_name);
         s.generations = generations;
         s.last_rollback = last_rollback;
         s.last_load_error = last_load_error;
+        s.rolled_back = rolled_back;
     });
 }

@@ -12,7 +12,7 @@ use crate::convert::{describe, val_to_json};
 use crate::metrics::HostMetrics;
 use crate::runtime::activity_host::{ActivityState, OUTPUT_CAPACITY, Output};
 use crate::runtime::limits::{self, MemoryLimitExceeded};
-use crate::runtime::output::{STDERR_TAIL_LINES, last_lines};
+use crate::runtime::output::{STDERR_TAIL_LINES, last_lines, printable};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use temporalio_common::protos::temporal::api::common::v1::Payload;
@@ -127,7 +127,7 @@ impl Call {
             r = work => r.map_err(Some),
             () = cancelled.cancelled() => Err(None),
             () = tokio::time::sleep(limit) => {
-                self.log_output(&output);
+                self.log_output(&output, store.data().log_dropped());
                 return Err((
                     Cause::Deadline,
                     ActivityError::retryable(
@@ -137,7 +137,7 @@ impl Call {
                 ));
             }
         };
-        let stderr_tail = self.log_output(&output);
+        let stderr_tail = self.log_output(&output, store.data().log_dropped());
         match outcome {
             Ok(()) => self
                 .result(results.into_iter().next())
@@ -327,7 +327,8 @@ impl Call {
     }
 
     /// Turns captured stdout/stderr into log records; returns the last few stderr lines.
-    fn log_output(&self, output: &Output) -> String {
+    /// `log_dropped`: the guest's `log` records dropped for want of budget.
+    fn log_output(&self, output: &Output, log_dropped: usize) -> String {
         let plugin = &*self.plugin_name;
         let activity_type = self.function.activity_type.as_str();
         let (out, out_dropped) = output.stdout.take();
@@ -335,20 +336,23 @@ impl Call {
             .lines()
             .filter(|l| !l.is_empty())
         {
+            let line = printable(line);
             tracing::info!(target: "plugin", plugin, activity_type, stream = "stdout", "{line}");
         }
         let (err, err_dropped) = output.stderr.take();
         let text = String::from_utf8_lossy(&err);
         for line in text.lines().filter(|l| !l.is_empty()) {
+            let line = printable(line);
             tracing::warn!(target: "plugin", plugin, activity_type, stream = "stderr", "{line}");
         }
-        if out_dropped + err_dropped > 0 {
+        if out_dropped + err_dropped + log_dropped > 0 {
             tracing::warn!(
                 target: "plugin",
                 plugin,
                 activity_type,
                 stdout_dropped = out_dropped,
                 stderr_dropped = err_dropped,
+                log_records_dropped = log_dropped,
                 "plugin output beyond {OUTPUT_CAPACITY} bytes per stream was dropped"
             );
         }

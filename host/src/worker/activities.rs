@@ -110,9 +110,9 @@ impl ActivityLoop {
             let message =
                 unknown_type_message(&activity_type, &self.task_queue, &self.registry.names());
             tracing::warn!(%activity_type, task_queue = %self.task_queue, "{message}");
-            let error = ActivityError::retryable("ActivityTypeNotFound", message);
-            self.outcomes.observe_activity::<()>(&Err(error.clone()));
-            return failed(error);
+            self.outcomes
+                .observe_unknown_type(crate::outcomes::TypeKind::Activity, &activity_type);
+            return failed(ActivityError::retryable("ActivityTypeNotFound", message));
         };
         let core = self.core.clone();
         let token = task_token.to_vec();
@@ -180,11 +180,7 @@ fn failed(error: ActivityError) -> ActivityExecutionResult {
 }
 
 fn unknown_type_message(activity_type: &str, task_queue: &str, known: &[&str]) -> String {
-    let known = if known.is_empty() {
-        "none (no activity plugin is loaded)".to_string()
-    } else {
-        known.join(", ")
-    };
+    let known = super::listed(known, "activity");
     format!(
         "activity type `{activity_type}` is not provided by any plugin on task queue `{task_queue}`; activity types here: {known}"
     )
@@ -237,6 +233,12 @@ mod tests {
         );
         let m = unknown_type_message("x", "q1", &["a", "b"]);
         assert!(m.ends_with("activity types here: a, b"), "{m}");
+        // A plugin with thousands of functions does not make every failure a list of them.
+        let many: Vec<String> = (0..3000).map(|i| format!("type_{i}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        let m = unknown_type_message("x", "q1", &many);
+        assert!(m.ends_with("type_18, type_19 and 2980 more"), "{m}");
+        assert!(m.len() < 400, "{} bytes", m.len());
     }
 
     #[test]

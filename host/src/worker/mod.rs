@@ -148,6 +148,23 @@ impl PollingWorker {
     }
 }
 
+/// Types named in an unknown-type failure, at most this many: a plugin may export thousands,
+/// and every such failure (in the history, the log) would carry them all.
+const LISTED_TYPES: usize = 20;
+
+/// The types a worker serves, for an unknown-type failure: `a, b` (at most [`LISTED_TYPES`],
+/// then how many more), or that no plugin of `kind` is loaded.
+fn listed(known: &[impl AsRef<str>], kind: &str) -> String {
+    if known.is_empty() {
+        return format!("none (no {kind} plugin is loaded)");
+    }
+    let shown: Vec<&str> = known.iter().take(LISTED_TYPES).map(AsRef::as_ref).collect();
+    match known.len() - shown.len() {
+        0 => shown.join(", "),
+        more => format!("{} and {more} more", shown.join(", ")),
+    }
+}
+
 /// Core's configuration for this host's settings and one build ID.
 fn core_config(config: &Config, build_id: &str) -> anyhow::Result<WorkerConfig> {
     let version = WorkerDeploymentVersion::builder()

@@ -43,13 +43,18 @@ pub(super) async fn run_loop(
         in_flight.spawn(async move {
             let run_id = activation.run_id.clone();
             let eviction = activation.is_only_eviction();
-            let completion = workflows
-                .activate(activation)
-                .await
-                .unwrap_or_else(|not_served| {
+            let completion = match workflows.activate(activation).await {
+                Ok(completion) => {
+                    outcomes.observe_workflow(eviction, &completion);
+                    completion
+                }
+                Err(not_served) => {
+                    if let Some(t) = &not_served.workflow_type {
+                        outcomes.observe_unknown_type(crate::outcomes::TypeKind::Workflow, t);
+                    }
                     unknown_type(&not_served, &task_queue, &known_types, &metrics)
-                });
-            outcomes.observe_workflow(eviction, &completion);
+                }
+            };
             if let Err(e) = core.complete_workflow_activation(completion).await {
                 tracing::error!(%run_id, error = %e, "completing a workflow activation failed");
             }
@@ -82,11 +87,7 @@ fn unknown_type(
 
 /// The failure users see in the workflow's history.
 fn unknown_type_message(workflow_type: Option<&str>, task_queue: &str, known: &[String]) -> String {
-    let known = if known.is_empty() {
-        "none (no workflow plugin is loaded)".to_string()
-    } else {
-        known.join(", ")
-    };
+    let known = super::listed(known, "workflow");
     match workflow_type {
         Some(t) => format!(
             "workflow type `{t}` is not provided by any plugin on task queue `{task_queue}`; workflow types here: {known}"

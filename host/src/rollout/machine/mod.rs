@@ -95,6 +95,13 @@ impl Machine {
         self.last_rollback.as_ref()
     }
 
+    /// Builds whose ramp was rolled back and that are not ramped again until a retry, sorted.
+    pub(crate) fn rolled_back(&self) -> Vec<String> {
+        let mut builds: Vec<String> = self.rolled_back.iter().cloned().collect();
+        builds.sort();
+        builds
+    }
+
     /// The last refused reload (cleared by a clean one), for `/status`.
     pub(crate) fn last_load_error(&self) -> Option<&LoadErrorStatus> {
         self.last_load_error.as_ref()
@@ -142,6 +149,13 @@ impl Machine {
             Event::RoutingFailed { error } => self.refused(now, error, false),
             Event::Tick { ramp } => self.tick(now, ramp),
             Event::DrainReport { build_id, drained } => self.drain_report(now, build_id, drained),
+            Event::Retry => {
+                if self.rolled_back.is_empty() {
+                    return Vec::new();
+                }
+                self.rolled_back.clear();
+                vec![Action::Publish]
+            }
         }
     }
 

@@ -438,6 +438,23 @@ fn a_failing_ramp_is_rolled_back_and_never_ramped_again() {
         !a.iter()
             .any(|a| matches!(a, Action::Route(_) | Action::Start { .. }))
     );
+    assert_eq!(m.rolled_back(), vec!["b2"]);
+    // Until the operator asks for a retry: then the same files ramp again.
+    assert_eq!(m.handle(clock.at(14), Event::Retry), vec![Action::Publish]);
+    assert!(m.rolled_back().is_empty());
+    assert_eq!(
+        m.handle(clock.at(14), Event::Retry),
+        vec![],
+        "nothing to forget"
+    );
+    assert_eq!(
+        m.handle(clock.at(15), loaded("b2")),
+        vec![Action::Route(Change::Ramp {
+            build_id: "b2".into(),
+            percent: 25.0
+        })],
+        "b2 still drains: revived and ramped again, no new worker"
+    );
 }
 
 #[test]

@@ -1,8 +1,9 @@
 //! The host side of `wasm-worker:plugin`: activity info, heartbeats, cancellation and logging,
 //! bound from `wit/plugin.wit` with `bindgen!`.
 
-use super::ActivityState;
+use super::{ActivityState, LOG_RECORD_BYTES};
 use crate::convert::payload::json_payload;
+use crate::runtime::output::{printable, truncated};
 
 wasmtime::component::bindgen!({
     path: "../wit",
@@ -58,6 +59,15 @@ impl wasm_worker::plugin::activity::Host for ActivityState {
 
 impl wasm_worker::plugin::log::Host for ActivityState {
     fn log(&mut self, level: Level, message: String) {
+        // One record: at most LOG_RECORD_BYTES, printable; all records of an attempt: at most
+        // LOG_BUDGET bytes, the rest dropped and counted (reported after the call).
+        let message = truncated(&message, LOG_RECORD_BYTES);
+        if message.len() > self.log_budget {
+            self.log_dropped += 1;
+            return;
+        }
+        self.log_budget -= message.len();
+        let message = printable(message);
         let plugin = &*self.plugin;
         let activity_type = &self.ctx.info.activity_type;
         let activity_id = &self.ctx.info.activity_id;

@@ -22,6 +22,13 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 /// output beyond them is dropped and counted.
 pub const OUTPUT_CAPACITY: usize = 64 * 1024;
 
+/// Bytes of `log` records kept per attempt, all records together (the same budget as each
+/// output stream); records beyond it are dropped and counted.
+pub const LOG_BUDGET: usize = OUTPUT_CAPACITY;
+
+/// Longest single `log` record; longer ones are cut.
+pub const LOG_RECORD_BYTES: usize = 8 * 1024;
+
 /// What one activity attempt's store holds.
 pub struct ActivityState {
     wasi: WasiCtx,
@@ -31,6 +38,10 @@ pub struct ActivityState {
     limiter: MemoryLimiter,
     ctx: ActivityContext,
     plugin: Arc<str>,
+    /// What is left of [`LOG_BUDGET`] in this attempt.
+    log_budget: usize,
+    /// Records dropped for want of budget.
+    log_dropped: usize,
 }
 
 /// The guest's captured output streams.
@@ -97,9 +108,18 @@ impl ActivityState {
                 limiter: MemoryLimiter::new(manifest.memory_limit),
                 ctx,
                 plugin,
+                log_budget: LOG_BUDGET,
+                log_dropped: 0,
             },
             out,
         ))
+    }
+}
+
+impl ActivityState {
+    /// `log` records the attempt dropped for want of budget.
+    pub fn log_dropped(&self) -> usize {
+        self.log_dropped
     }
 }
 
@@ -137,5 +157,48 @@ impl WasiHttpView for ActivityState {
             table: &mut self.table,
             ctx: &mut self.http,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::imports::wasm_worker::plugin::log::Host as _;
+    use super::*;
+    use crate::activity::ActivityInfo;
+
+    fn state() -> ActivityState {
+        let ctx = ActivityContext::new(
+            ActivityInfo::default(),
+            tokio_util::sync::CancellationToken::new(),
+            Arc::new(|_| {}),
+        );
+        let egress = Arc::new(
+            Egress::new(
+                "p.wasm",
+                &crate::manifest::Outbound::default(),
+                &crate::metrics::HostMetrics::new(),
+            )
+            .expect("egress"),
+        );
+        ActivityState::new(
+            Arc::from("p.wasm"),
+            &Manifest::default(),
+            ctx,
+            &egress,
+            &Secrets::default(),
+        )
+        .expect("state")
+        .0
+    }
+
+    #[test]
+    fn log_records_have_a_budget_per_attempt_and_a_size_per_record() {
+        let mut s = state();
+        // 150 records of 1 MiB: each cut to 8 KiB, and only 8 of those fit the 64 KiB budget.
+        for _ in 0..150 {
+            s.log(imports::Level::Info, "x".repeat(1 << 20));
+        }
+        assert_eq!(s.log_dropped(), 150 - LOG_BUDGET / LOG_RECORD_BYTES);
+        assert_eq!(s.log_budget, 0);
     }
 }
