@@ -6,6 +6,12 @@
 use prometheus::{
     HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
 };
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+/// Distinct unknown type names that get a series of their own; the rest share `other`.
+/// Clients choose these names: without a bound, random names grow `/metrics` without end.
+pub const UNKNOWN_TYPE_SERIES: usize = 100;
 
 /// Every host metric, registered once at start.
 #[derive(Clone)]
@@ -20,8 +26,11 @@ pub struct HostMetrics {
     /// Approximate backlog of the task queue by task type (`workflow`, `activity`), from
     /// DescribeTaskQueue.
     pub task_queue_backlog: IntGaugeVec,
-    /// Tasks for a type no plugin provides, by kind (`workflow`, `activity`) and type.
+    /// Tasks for a type no plugin provides, by kind (`workflow`, `activity`) and type. Clients
+    /// choose these names: use [`HostMetrics::unknown_type`], which bounds them.
     pub unknown_type_tasks: IntCounterVec,
+    /// Unknown type names given their own series so far.
+    unknown_type_names: Arc<Mutex<HashSet<String>>>,
     /// Activities in flight right now.
     pub activities_in_flight: IntGauge,
     /// Plugin activity calls by plugin file and activity type.
@@ -300,6 +309,7 @@ impl HostMetrics {
             connect_attempts,
             task_queue_backlog,
             unknown_type_tasks,
+            unknown_type_names: Arc::default(),
             activities_in_flight,
             plugin_calls,
             plugin_failures,
@@ -322,6 +332,26 @@ impl HostMetrics {
         }
     }
 
+    /// Counts a task for a type no plugin provides: under its own name for the first
+    /// [`UNKNOWN_TYPE_SERIES`] names, under `other` after that.
+    pub fn unknown_type(&self, kind: &str, name: &str) {
+        let label = {
+            let mut names = self
+                .unknown_type_names
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            if names.contains(name) || names.len() < UNKNOWN_TYPE_SERIES {
+                names.insert(name.to_string());
+                name
+            } else {
+                "other"
+            }
+        };
+        self.unknown_type_tasks
+            .with_label_values(&[kind, label])
+            .inc();
+    }
+
     /// Renders every host metric in Prometheus text format.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -337,5 +367,35 @@ impl HostMetrics {
 impl Default for HostMetrics {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_chosen_type_names_get_a_bounded_number_of_series() {
+        let m = HostMetrics::new();
+        for i in 0..2 * UNKNOWN_TYPE_SERIES {
+            m.unknown_type("workflow", &format!("Random{i}"));
+        }
+        m.unknown_type("workflow", "Random0");
+        let text = m.render();
+        let series = text
+            .lines()
+            .filter(|l| l.starts_with("wasm_worker_unknown_type_tasks_total{"))
+            .count();
+        assert_eq!(
+            series,
+            UNKNOWN_TYPE_SERIES + 1,
+            "the named ones and `other`"
+        );
+        assert!(text.contains(&format!(
+            "wasm_worker_unknown_type_tasks_total{{kind=\"workflow\",type=\"other\"}} {UNKNOWN_TYPE_SERIES}"
+        )));
+        assert!(text.contains(
+            "wasm_worker_unknown_type_tasks_total{kind=\"workflow\",type=\"Random0\"} 2"
+        ));
     }
 }

@@ -20,6 +20,14 @@ use temporalio_common::protos::temporal::api::common::v1::Payload;
 /// Largest result an activity may return: Temporal's default blob size limit (2 MiB), above
 /// which the server fails the task.
 const MAX_RESULT_BYTES: usize = 2 << 20;
+
+/// The size core checks against the limit: the result as the `Payloads` message it sends
+/// (data, metadata and framing), not the data alone — 33 bytes less data would pass a data
+/// check and then fail in core, retryably.
+fn encoded_size(payload: &Payload) -> usize {
+    let inner = prost::Message::encoded_len(payload);
+    1 + prost::encoding::encoded_len_varint(inner as u64) + inner
+}
 use wasmtime::component::Val;
 use wasmtime::component::types::Type;
 use wasmtime::{Trap, WasmBacktrace};
@@ -252,7 +260,7 @@ impl Call {
     /// says which plugin and function, and does not retry — the same input gives the same
     /// result.
     fn within_limit(&self, payload: Payload) -> Result<Payload, (Cause, ActivityError)> {
-        let size = payload.data.len();
+        let size = encoded_size(&payload);
         if size <= MAX_RESULT_BYTES {
             return Ok(payload);
         }
@@ -261,7 +269,7 @@ impl Call {
             ActivityError::non_retryable(
                 "ResultTooLarge",
                 format!(
-                    "{}: the result is {size} bytes, which exceeds the {} MiB payload limit; return a reference (a URL, a key) instead of the data",
+                    "{}: the result is {size} bytes encoded, which exceeds the {} MiB payload limit; return a reference (a URL, a key) instead of the data",
                     self.who(),
                     MAX_RESULT_BYTES >> 20
                 ),
@@ -357,5 +365,38 @@ impl Call {
             );
         }
         last_lines(&text, STDERR_TAIL_LINES)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_limit_counts_the_encoded_result_not_just_its_data() {
+        let payload = crate::convert::payload::json_payload(&serde_json::Value::String(
+            "x".repeat(2_097_125 - 2),
+        ));
+        assert_eq!(payload.data.len(), 2_097_125);
+        assert!(
+            payload.data.len() <= MAX_RESULT_BYTES,
+            "the data alone fits"
+        );
+        assert!(
+            encoded_size(&payload) > MAX_RESULT_BYTES,
+            "{}",
+            encoded_size(&payload)
+        );
+        let small = crate::convert::payload::json_payload(&serde_json::json!("hi"));
+        let encoded = prost::Message::encode_to_vec(
+            &temporalio_common::protos::temporal::api::common::v1::Payloads {
+                payloads: vec![small.clone()],
+            },
+        );
+        assert_eq!(
+            encoded_size(&small),
+            encoded.len(),
+            "the same framing as core's"
+        );
     }
 }

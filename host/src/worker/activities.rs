@@ -103,10 +103,7 @@ impl ActivityLoop {
     ) -> ActivityExecutionResult {
         let activity_type = start.activity_type.clone();
         let Some(activity) = self.registry.get(&activity_type) else {
-            self.metrics
-                .unknown_type_tasks
-                .with_label_values(&["activity", &activity_type])
-                .inc();
+            self.metrics.unknown_type("activity", &activity_type);
             let message =
                 unknown_type_message(&activity_type, &self.task_queue, &self.registry.names());
             tracing::warn!(%activity_type, task_queue = %self.task_queue, "{message}");

@@ -73,10 +73,7 @@ fn unknown_type(
 ) -> WorkflowActivationCompletion {
     let workflow_type = not_served.workflow_type.as_deref();
     let message = unknown_type_message(workflow_type, task_queue, known_types);
-    metrics
-        .unknown_type_tasks
-        .with_label_values(&["workflow", workflow_type.unwrap_or("<unknown run>")])
-        .inc();
+    metrics.unknown_type("workflow", workflow_type.unwrap_or("<unknown run>"));
     tracing::warn!(run_id = %not_served.run_id, workflow_type, %task_queue, "{message}");
     WorkflowActivationCompletion::fail(
         &not_served.run_id,
