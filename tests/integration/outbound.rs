@@ -571,8 +571,17 @@ async fn the_ingestion_example_fetches_validates_and_digests_a_feed_over_https()
     host.stop().await.expect("stop");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_javascript_example_reads_a_feed_with_fetch() {
+/// A host running the `make plugins` build of `plugin` (`js_activity`, `python_activity`),
+/// granted a plain server and a TLS one (the test CA in `ca_files`); their addresses with it.
+async fn feed_host(
+    plugin: &str,
+) -> (
+    wasm_worker::RunningHost,
+    String,
+    tempfile::TempDir,
+    SocketAddr,
+    SocketAddr,
+) {
     let (plain, _) = serve(None, None).await;
     let (ca_pem, tls_config) = test_ca();
     let (secure, _) = serve(Some(tls_config), None).await;
@@ -581,14 +590,20 @@ async fn the_javascript_example_reads_a_feed_with_fetch() {
         plain.port(),
         secure.port()
     );
-    let (host, queue, _dir) = plugin_host(
+    let (host, queue, dir) = plugin_host(
         &[(
-            "js_activity.wasm",
-            crate::polyglot::built("js_activity.wasm"),
+            &format!("{plugin}.wasm"),
+            crate::polyglot::built(&format!("{plugin}.wasm")),
         )],
-        &[("js_activity.toml", &manifest), ("ca.pem", &ca_pem)],
+        &[(&format!("{plugin}.toml"), &manifest), ("ca.pem", &ca_pem)],
     )
     .await;
+    (host, queue, dir, plain, secure)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_javascript_example_reads_a_feed_with_fetch() {
+    let (host, queue, _dir, plain, secure) = feed_host("js_activity").await;
     let https = format!("https://localhost:{}/titles.json", secure.port());
     let out = run(
         &queue,
@@ -650,22 +665,7 @@ async fn the_javascript_example_reads_a_feed_with_fetch() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_python_example_reads_a_feed_over_wasi_http() {
-    let (plain, _) = serve(None, None).await;
-    let (ca_pem, tls_config) = test_ca();
-    let (secure, _) = serve(Some(tls_config), None).await;
-    let manifest = format!(
-        "allowed_outbound_hosts = [\"http://127.0.0.1:{}\", \"https://localhost:{}\"]\nca_files = [\"ca.pem\"]\n",
-        plain.port(),
-        secure.port()
-    );
-    let (host, queue, _dir) = plugin_host(
-        &[(
-            "python_activity.wasm",
-            crate::polyglot::built("python_activity.wasm"),
-        )],
-        &[("python_activity.toml", &manifest), ("ca.pem", &ca_pem)],
-    )
-    .await;
+    let (host, queue, _dir, plain, secure) = feed_host("python_activity").await;
     let https = format!("https://localhost:{}/titles.json", secure.port());
     let out = run(
         &queue,

@@ -32,6 +32,16 @@ async fn ramp_host(promote_after: u64) -> (wasm_worker::RunningHost, String, tem
     .await
 }
 
+/// Publishes a plugin beside the test workflows (a new build) and waits for it to ramp; its
+/// `/status` entry.
+async fn ramp_a_new_build(addr: SocketAddr, dir: &std::path::Path) -> Value {
+    publish(dir, "hello_activity.wasm", &guests::bytes(HELLO_ACTIVITY));
+    eventually(Duration::from_secs(60), "a ramping build", || async move {
+        generation(addr, "ramping").await
+    })
+    .await
+}
+
 /// The generation in `state`, if any.
 async fn generation(addr: SocketAddr, state: &str) -> Option<Value> {
     status(addr).await["generations"]
@@ -70,15 +80,7 @@ async fn a_ramping_build_takes_a_share_of_new_runs_then_is_promoted() {
     let (host, queue, dir) = ramp_host(4).await;
     let addr = host.metrics_addr();
     let first = generation(addr, "current").await.expect("current")["build_id"].clone();
-    publish(
-        dir.path(),
-        "hello_activity.wasm",
-        &guests::bytes(HELLO_ACTIVITY),
-    );
-    let ramping = eventually(Duration::from_secs(60), "a ramping build", || async move {
-        generation(addr, "ramping").await
-    })
-    .await;
+    let ramping = ramp_a_new_build(addr, dir.path()).await;
     assert_eq!(ramping["ramp_percent"], 50.0, "{ramping}");
     let second = ramping["build_id"].as_str().expect("build id").to_string();
     assert_eq!(
@@ -205,15 +207,7 @@ async fn a_ramping_build_whose_tasks_fail_is_rolled_back() {
 async fn unknown_types_from_clients_do_not_roll_a_ramp_back() {
     let (host, queue, dir) = ramp_host(4).await;
     let addr = host.metrics_addr();
-    publish(
-        dir.path(),
-        "hello_activity.wasm",
-        &guests::bytes(HELLO_ACTIVITY),
-    );
-    let ramping = eventually(Duration::from_secs(60), "a ramping build", || async move {
-        generation(addr, "ramping").await
-    })
-    .await;
+    let ramping = ramp_a_new_build(addr, dir.path()).await;
     let second = ramping["build_id"].as_str().expect("build id").to_string();
     let client = client(shared_server()).await;
     let mut strays = Vec::new();
