@@ -204,10 +204,29 @@ pub fn parse_ip(host: &str) -> Option<IpAddr> {
 pub fn is_internal(addr: IpAddr) -> bool {
     match addr {
         IpAddr::V4(v4) => internal_v4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+        IpAddr::V6(v6) => match embedded_v4(v6) {
             Some(v4) => internal_v4(v4),
             None => internal_v6(v6),
         },
+    }
+}
+
+/// The IPv4 address an IPv6 one carries: mapped (`::ffff:a.b.c.d`), compatible
+/// (`::a.b.c.d`), NAT64 (`64:ff9b::a.b.c.d`) or 6to4 (`2002:AABB:CCDD::`). Each reaches that
+/// IPv4 address, so each is judged as it.
+fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = ip.segments();
+    let v4 = |hi: u16, lo: u16| {
+        let [a, b] = hi.to_be_bytes();
+        let [c, d] = lo.to_be_bytes();
+        Ipv4Addr::new(a, b, c, d)
+    };
+    match s {
+        [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] => Some(v4(hi, lo)),
+        [0x2002, hi, lo, ..] => Some(v4(hi, lo)),
+        // `::` and `::1` are IPv6's own unspecified and loopback addresses.
+        [0, 0, 0, 0, 0, 0, 0, 0 | 1] => None,
+        _ => ip.to_ipv4(),
     }
 }
 
@@ -265,8 +284,18 @@ impl AllowList {
     }
 
     /// The first rule covering `scheme://host:port`.
+    ///
+    /// Exact rules (a name or an address) are asked before wildcards: an exact grant reaches
+    /// internal addresses and a wildcard does not, so a wildcard listed first must not shadow
+    /// it.
     pub fn find(&self, scheme: &str, host: &str, port: u16) -> Option<&Rule> {
-        self.rules.iter().find(|r| r.matches(scheme, host, port))
+        let wildcard = |r: &&Rule| matches!(r.host, HostPattern::Wildcard(_));
+        let covers = |r: &&Rule| r.matches(scheme, host, port);
+        self.rules
+            .iter()
+            .filter(|r| !wildcard(r))
+            .find(covers)
+            .or_else(|| self.rules.iter().filter(wildcard).find(covers))
     }
 
     /// Whether any rule is reached over a raw socket (so `wasi:sockets` TCP is needed).

@@ -88,10 +88,20 @@ fn internal_addresses_need_an_exact_rule() {
         "fd00::1",
         "fe80::1",
         "::ffff:169.254.169.254",
+        "::169.254.169.254",
+        "64:ff9b::a9fe:a9fe",
+        "2002:a9fe:a9fe::1",
+        "2002:7f00:1::",
     ] {
         assert!(is_internal(internal.parse().expect("ip")), "{internal}");
     }
-    for public in ["93.184.216.34", "1.1.1.1", "2606:4700::1111"] {
+    for public in [
+        "93.184.216.34",
+        "1.1.1.1",
+        "2606:4700::1111",
+        "64:ff9b::5db8:d822",
+        "2002:5db8:d822::",
+    ] {
         assert!(!is_internal(public.parse().expect("ip")), "{public}");
     }
     let metadata: IpAddr = "169.254.169.254".parse().expect("ip");
@@ -142,4 +152,17 @@ fn sockets_match_listed_addresses_and_resolved_names() {
         "an HTTP grant resolves on the host"
     );
     assert!(!list.socket_names("10.0.0.5"));
+}
+
+#[test]
+fn an_exact_grant_is_found_even_after_a_wildcard() {
+    let list = AllowList::parse(&["https://*.corp.com", "https://db.corp.com"]).expect("parse");
+    let rule = list.find("https", "db.corp.com", 443).expect("covered");
+    assert_eq!(rule.text, "https://db.corp.com");
+    assert!(rule.may_reach("10.1.2.3".parse().expect("ip")));
+    assert_eq!(
+        list.find("https", "www.corp.com", 443)
+            .map(|r| r.text.as_str()),
+        Some("https://*.corp.com")
+    );
 }

@@ -179,7 +179,15 @@ impl Rollout {
             p.abort();
         }
         let all = self.generations.into_values().map(Generation::shutdown);
-        futures::future::join_all(all).await;
+        // Drained generations still finishing their in-flight tasks in the background too.
+        let stopping = self.stopping.into_iter().map(|t| async {
+            let _ = t.await;
+        });
+        futures::future::join(
+            futures::future::join_all(all),
+            futures::future::join_all(stopping),
+        )
+        .await;
     }
 
     /// Hands `event` to the machine and performs its actions, feeding their results back,

@@ -49,6 +49,7 @@ impl Machine {
                         percent,
                     }),
                 ];
+                self.unramp_owed = None;
                 if let Some((previous, _)) = self.ramping.replace((build_id, percent)) {
                     self.drain(now, previous);
                 }
@@ -59,10 +60,13 @@ impl Machine {
                 self.ramping = None;
                 self.make_current(now, build_id, true)
             }
-            Some(Pending::Unramping { build_id }) => vec![Action::TrackPropagation {
-                change: "unramped",
-                build_id,
-            }],
+            Some(Pending::Unramping { build_id }) => {
+                self.unramp_owed = None;
+                vec![Action::TrackPropagation {
+                    change: "unramped",
+                    build_id,
+                }]
+            }
             other => self.unexpected(other, "accepted"),
         }
     }
@@ -157,6 +161,7 @@ impl Machine {
                 })]
             }
             Some(Pending::Unramping { build_id }) => {
+                self.unramp_owed = Some(build_id.clone());
                 vec![Action::Report(Report::UnrampFailed {
                     build_id,
                     error: reason,

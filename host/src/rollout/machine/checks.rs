@@ -13,6 +13,12 @@ use crate::status::RollbackStatus;
 impl Machine {
     pub(super) fn tick(&mut self, now: Now, ramp: Option<Counts>) -> Vec<Action> {
         let mut actions = Vec::new();
+        if let Some(build_id) = self.unramp_owed.clone() {
+            // Asked again before anything else: until the server takes the ramp away, it
+            // keeps sending new runs to a build this host already drains.
+            self.pending = Some(Pending::Unramping { build_id });
+            return vec![Action::Route(Change::Unramp)];
+        }
         if let (
             RolloutPolicy::Ramp {
                 promote_after,

@@ -48,6 +48,9 @@ pub(crate) struct Machine {
     pending: Option<Pending>,
     /// Builds whose ramp was rolled back: the same files are not ramped again.
     rolled_back: HashSet<String>,
+    /// A ramp removal the server did not accept: asked again at every tick until it is, or
+    /// until a newer ramp replaces it (the server would keep sending that build new runs).
+    unramp_owed: Option<String>,
     last_rollback: Option<RollbackStatus>,
     last_load_error: Option<LoadErrorStatus>,
 }
@@ -64,6 +67,7 @@ impl Machine {
             draining: Vec::new(),
             pending: None,
             rolled_back: HashSet::new(),
+            unramp_owed: None,
             last_rollback: None,
             last_load_error: None,
         }

@@ -478,6 +478,24 @@ fn a_failed_unramp_is_reported_and_the_build_still_drains() {
         [Action::Report(Report::UnrampFailed { .. })]
     ));
     assert_eq!(m.draining()[0].build_id, "b2");
+    // Asked again at the next tick, before anything else, until the server accepts.
+    assert_eq!(
+        m.handle(clock.at(14), Event::Tick { ramp: None }),
+        vec![Action::Route(Change::Unramp)]
+    );
+    m.handle(clock.at(14), unavailable());
+    assert_eq!(
+        m.handle(clock.at(16), Event::Tick { ramp: None }),
+        vec![Action::Route(Change::Unramp)]
+    );
+    m.handle(clock.at(16), Event::Accepted);
+    assert_eq!(
+        m.handle(clock.at(18), Event::Tick { ramp: None }),
+        vec![Action::CheckDrained {
+            build_id: "b2".into()
+        }],
+        "owed no more: back to the drain checks"
+    );
 }
 
 #[test]

@@ -18,7 +18,9 @@ pub(super) struct LimitedBody {
     limit: u64,
     read: u64,
     idle: Duration,
-    timer: Pin<Box<tokio::time::Sleep>>,
+    /// Runs only while the guest waits for a chunk the peer has not sent: time the guest
+    /// spends elsewhere (reading other bodies first) is not the peer's slowness.
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
     /// Counts a body cut off at the limit.
     too_large: prometheus::IntCounter,
 }
@@ -35,7 +37,7 @@ impl LimitedBody {
             limit,
             read: 0,
             idle,
-            timer: Box::pin(tokio::time::sleep(idle)),
+            timer: None,
             too_large,
         }
     }
@@ -61,8 +63,7 @@ impl Body for LimitedBody {
                         )))));
                     }
                 }
-                let deadline = tokio::time::Instant::now() + this.idle;
-                this.timer.as_mut().reset(deadline);
+                this.timer = None;
                 Poll::Ready(Some(Ok(frame)))
             }
             Poll::Ready(Some(Err(e))) if e.is_timeout() => {
@@ -70,10 +71,16 @@ impl Body for LimitedBody {
             }
             Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(Error::from(e)))),
             Poll::Ready(None) => Poll::Ready(None),
-            Poll::Pending => match this.timer.as_mut().poll(cx) {
-                Poll::Ready(()) => Poll::Ready(Some(Err(Error::ConnectionReadTimeout))),
-                Poll::Pending => Poll::Pending,
-            },
+            Poll::Pending => {
+                let idle = this.idle;
+                let timer = this
+                    .timer
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(idle)));
+                match timer.as_mut().poll(cx) {
+                    Poll::Ready(()) => Poll::Ready(Some(Err(Error::ConnectionReadTimeout))),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
         }
     }
 

@@ -272,23 +272,28 @@ fn reachable(rule: &Rule, host: &str, found: Vec<SocketAddr>) -> Result<Vec<Sock
     Ok(allowed)
 }
 
-/// A TCP connection to the first address that answers.
+/// A TCP connection to the first address that answers, all addresses together within
+/// `timeout` (a name with many silent records must not hold a permit for each in turn).
 async fn connect(addrs: &[SocketAddr], timeout: std::time::Duration) -> Result<TcpStream, Error> {
-    let mut last = Error::DestinationNotFound;
-    for addr in addrs {
-        match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
-            Ok(Ok(s)) => {
-                let _ = s.set_nodelay(true);
-                return Ok(s);
+    let attempts = async {
+        let mut last = Error::DestinationNotFound;
+        for addr in addrs {
+            match TcpStream::connect(addr).await {
+                Ok(s) => {
+                    let _ = s.set_nodelay(true);
+                    return Ok(s);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                    last = Error::ConnectionRefused;
+                }
+                Err(e) => last = Error::Connect(e),
             }
-            Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-                last = Error::ConnectionRefused;
-            }
-            Ok(Err(e)) => last = Error::Connect(e),
-            Err(_) => last = Error::ConnectionTimeout,
         }
-    }
-    Err(last)
+        Err(last)
+    };
+    tokio::time::timeout(timeout, attempts)
+        .await
+        .unwrap_or(Err(Error::ConnectionTimeout))
 }
 
 /// A failed TLS handshake as the wasi:http error the guest understands.
