@@ -67,6 +67,15 @@ fn command() -> Command {
             .value_name(spec.value_name)
             .help(spec.help)
             .action(ArgAction::Set);
+        // A yes/no setting is a plain switch, as in the `temporal` CLI (`--tls`); a value
+        // may still be given with `=` (`--tls=false`).
+        let arg = if spec.value_name == "BOOL" {
+            arg.num_args(0..=1)
+                .require_equals(true)
+                .default_missing_value("true")
+        } else {
+            arg
+        };
         root = match spec.scope {
             Scope::Worker => root.arg(arg.global(true)),
             Scope::Dev => root.mut_subcommand("dev", |dev| dev.arg(arg)),

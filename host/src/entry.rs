@@ -35,6 +35,7 @@ pub fn main() -> ExitCode {
         eprintln!("wasm-worker: cannot initialise logging: {e}");
         return ExitCode::from(2);
     }
+    crate::http::raise_fd_limit();
     let runtime = match async_runtime(tokio::runtime::Builder::new_multi_thread()) {
         Ok(r) => r,
         Err(code) => return code,

@@ -8,7 +8,7 @@ use crate::plugin_file::PluginFile;
 use crate::plugins::PluginSet;
 use crate::status::{GenerationState, GenerationStatus, PluginStatus};
 use crate::wasm_activity::WasmActivity;
-use crate::wasm_workflow::Workflows;
+use crate::wasm_workflow::{RunBudget, Workflows};
 use crate::worker::PollingWorker;
 use std::sync::Arc;
 use temporalio_client::Connection;
@@ -40,6 +40,7 @@ impl Prepared {
         config: &Config,
         metrics: &HostMetrics,
         current: &Arc<CurrentTypes>,
+        budget: &Arc<RunBudget>,
     ) -> Self {
         let mut activities = native.clone();
         register_activities(set, &mut activities, metrics);
@@ -50,6 +51,7 @@ impl Prepared {
             &config.task_queue,
             config.default_versioning,
             metrics,
+            budget,
         ));
         let status = |source: &PluginFile, kind, types| PluginStatus {
             file: source.file.clone(),

@@ -8,6 +8,7 @@
 //! token; then it stops the worker gracefully. [`RunningHost::stop`] fires the token and joins.
 
 use crate::activity::{Activity, ActivityRegistry};
+use crate::backoff::RetryLater;
 use crate::config::Config;
 use crate::connect::{self, ConnectError};
 use crate::generation::Prepared;
@@ -61,7 +62,8 @@ impl Host {
                 .context("starting the WebAssembly runtime")?
                 .with_secrets(crate::runtime::secrets::Secrets::new(
                     self.config.secrets_file.as_deref(),
-                )?),
+                )?)
+                .with_grants(grant_policy(&self.config)),
         );
         // Taken before loading: a file published while the first set loads and the worker
         // connects (no watch yet) is noticed when the watch starts.
@@ -81,12 +83,15 @@ impl Host {
         let board = Arc::new(StatusBoard::default());
         let refused = set.errors.iter().map(ToString::to_string).collect();
         let current_types = Arc::new(crate::outcomes::CurrentTypes::default());
+        let run_budget =
+            crate::wasm_workflow::RunBudget::new(self.config.workflow_memory_budget, &metrics);
         let prepared = Prepared::new(
             &set,
             &self.activities,
             &self.config,
             &metrics,
             &current_types,
+            &run_budget,
         );
         let c = &self.config;
         metrics
@@ -126,16 +131,25 @@ impl Host {
             core_metrics: exporter.bound_addr,
             client: reqwest::Client::new(),
             status: board.clone(),
+            types: current_types.clone(),
         };
         let http_stop = CancellationToken::new();
-        let (metrics_addr, http_task) =
-            http::serve(c.metrics_addr, state, http_stop.clone()).await?;
-        tracing::info!(%metrics_addr, "serving /metrics, /healthz, /readyz and /status");
+        let bound = http::serve(c.metrics_addr, c.status_addr, state, http_stop.clone()).await?;
+        let (metrics_addr, http_task) = (bound.metrics, bound.task);
+        match bound.status {
+            Some(status_addr) => {
+                tracing::info!(%metrics_addr, %status_addr, "serving /metrics, /healthz and /readyz; /status on its own port")
+            }
+            None => {
+                tracing::info!(%metrics_addr, "serving /metrics, /healthz, /readyz and /status")
+            }
+        }
 
         let supervisor = Supervisor {
             runtime: plugins,
             first: Some((prepared, refused)),
             current_types,
+            run_budget,
             loaded_fingerprint,
             config: self.config,
             native: self.activities,
@@ -154,6 +168,7 @@ impl Host {
         });
         Ok(RunningHost {
             metrics_addr,
+            status_addr: bound.status.unwrap_or(metrics_addr),
             stop,
             task,
             health,
@@ -164,6 +179,7 @@ impl Host {
 /// A started host.
 pub struct RunningHost {
     metrics_addr: SocketAddr,
+    status_addr: SocketAddr,
     stop: CancellationToken,
     task: JoinHandle<anyhow::Result<()>>,
     health: Arc<Health>,
@@ -173,6 +189,11 @@ impl RunningHost {
     /// Where `/metrics`, `/healthz` and `/readyz` answer.
     pub fn metrics_addr(&self) -> SocketAddr {
         self.metrics_addr
+    }
+
+    /// Where `/status` answers (the metrics port unless `/status` has its own).
+    pub fn status_addr(&self) -> SocketAddr {
+        self.status_addr
     }
 
     /// `Ok` when connected and polling, else why not.
@@ -203,6 +224,7 @@ struct Supervisor {
     first: Option<(Prepared, Vec<String>)>,
     /// What the current build serves (for the ramp's judgement of unknown types).
     current_types: Arc<crate::outcomes::CurrentTypes>,
+    run_budget: Arc<crate::wasm_workflow::RunBudget>,
     /// The plugins folder as it was when the first generation was loaded.
     loaded_fingerprint: crate::watcher::Fingerprint,
     config: Config,
@@ -242,6 +264,7 @@ impl Supervisor {
             runtime: &self.runtime,
             native: &self.native,
             current_types: &self.current_types,
+            run_budget: &self.run_budget,
             stop: &self.stop,
         };
         let (prepared, refused) = self
@@ -275,9 +298,10 @@ impl Supervisor {
             }
         };
         let mut watcher = watch(reload_tx.clone());
+        let mut again = RetryLater::default();
         if crate::watcher::fingerprint(&c.plugins_dir) != self.loaded_fingerprint {
             tracing::info!("the plugins folder changed during start-up; reloading");
-            rollout.reload(&env, Instant::now()).await;
+            again.after(rollout.reload(&env, Instant::now()).await);
         }
         // SIGHUP re-reads the secrets file and the plugins folder and forgets rolled-back
         // builds: rotated secrets reach the next attempts, a plugin refused for a missing secret
@@ -294,14 +318,18 @@ impl Supervisor {
         loop {
             tokio::select! {
                 () = self.stop.cancelled() => break,
-                Some(()) = reload_rx.recv() => rollout.reload(&env, Instant::now()).await,
+                Some(()) = reload_rx.recv() => again.after(rollout.reload(&env, Instant::now()).await),
+                () = again.due() => {
+                    tracing::info!("reloading the plugins folder again after a transient failure");
+                    again.after(rollout.reload(&env, Instant::now()).await);
+                }
                 Some(()) = hung_up(&mut hangup) => {
                     match self.runtime.secrets().reload() {
                         Ok(()) => tracing::info!("SIGHUP: secrets re-read; reloading the plugins folder"),
                         Err(e) => tracing::error!(error = %e, "SIGHUP: the secrets file could not be re-read; keeping the secrets read before"),
                     }
                     rollout.retry(&env).await;
-                    rollout.reload(&env, Instant::now()).await;
+                    again.after(rollout.reload(&env, Instant::now()).await);
                 }
                 _ = drain_check.tick() => {
                     // A deleted (or never watchable) folder loses its watch: once the folder
@@ -312,7 +340,7 @@ impl Supervisor {
                         watcher = watch(reload_tx.clone());
                         if watcher.is_some() {
                             tracing::info!(dir = %c.plugins_dir.display(), "plugins folder is back; watching it again");
-                            rollout.reload(&env, Instant::now()).await;
+                            again.after(rollout.reload(&env, Instant::now()).await);
                         }
                     }
                     rollout.tick(&env).await;
@@ -331,5 +359,24 @@ impl Supervisor {
             Some(e) => Err(e),
             None => Ok(()),
         }
+    }
+}
+
+/// The folders manifests may grant: never one holding the host's own config, secrets or TLS
+/// files; outside the plugins folder with a warning unless the operator allowed it.
+fn grant_policy(c: &Config) -> crate::manifest::GrantPolicy {
+    let tls = c.tls.as_ref();
+    let protected = [
+        c.config_file.clone(),
+        c.secrets_file.clone(),
+        tls.and_then(|t| t.client_key_path.clone()),
+        tls.and_then(|t| t.client_cert_path.clone()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    crate::manifest::GrantPolicy {
+        allow_absolute: c.allow_absolute_grants,
+        protected,
     }
 }

@@ -32,6 +32,7 @@
 pub mod activity;
 pub mod allow_list;
 mod backlog;
+mod backoff;
 mod build_id;
 mod cli;
 pub mod compile_cache;

@@ -66,6 +66,10 @@ pub struct HostMetrics {
     pub workflow_runs_cached: IntGauge,
     /// Runs evicted from the cache.
     pub workflow_evictions: prometheus::IntCounter,
+    /// Guest memory all cached runs hold now, bytes (bounded by `--workflow-memory-budget`).
+    pub workflow_memory_bytes: IntGauge,
+    /// Evictions the memory budget asked core for.
+    pub workflow_memory_evictions: prometheus::IntCounter,
     /// Failed workflow tasks by workflow type and cause (`trap`, `deadline`, `guest`).
     pub workflow_task_failures: IntCounterVec,
     /// Plugin-folder reloads and ramp decisions by result (`rollout::report::SwapResult`:
@@ -232,6 +236,16 @@ impl HostMetrics {
             "Workflow runs evicted",
         )
         .expect("static metric definition");
+        let workflow_memory_bytes = IntGauge::new(
+            "wasm_worker_workflow_memory_bytes",
+            "Guest memory held by all cached workflow runs, bytes",
+        )
+        .expect("static metric definition");
+        let workflow_memory_evictions = prometheus::IntCounter::new(
+            "wasm_worker_workflow_memory_evictions_total",
+            "Cached workflow runs evicted because the runs together crossed --workflow-memory-budget",
+        )
+        .expect("static metric definition");
         let workflow_task_failures = IntCounterVec::new(
             Opts::new(
                 "wasm_worker_workflow_task_failures_total",
@@ -294,6 +308,8 @@ impl HostMetrics {
             Box::new(workflow_activation_seconds.clone()),
             Box::new(workflow_runs_cached.clone()),
             Box::new(workflow_evictions.clone()),
+            Box::new(workflow_memory_bytes.clone()),
+            Box::new(workflow_memory_evictions.clone()),
             Box::new(workflow_task_failures.clone()),
             Box::new(swaps.clone()),
             Box::new(swap_seconds.clone()),
@@ -324,6 +340,8 @@ impl HostMetrics {
             workflow_activation_seconds,
             workflow_runs_cached,
             workflow_evictions,
+            workflow_memory_bytes,
+            workflow_memory_evictions,
             workflow_task_failures,
             swaps,
             swap_seconds,

@@ -22,6 +22,9 @@ use temporalio_common::protos::coresdk::workflow_completion::{
 pub(crate) struct CurrentTypes {
     workflows: RwLock<BTreeSet<String>>,
     activities: RwLock<BTreeSet<String>>,
+    /// Every type any build of this host has served: it grows with plugin files (an
+    /// operator's choice), never with what clients ask for, so metric labels may use it.
+    known: RwLock<BTreeSet<String>>,
 }
 
 impl CurrentTypes {
@@ -31,6 +34,25 @@ impl CurrentTypes {
             workflows.iter().cloned().collect();
         *self.activities.write().unwrap_or_else(|p| p.into_inner()) =
             activities.iter().cloned().collect();
+        self.remember(workflows, activities);
+    }
+
+    /// A build of this host (current, ramping or draining) serves these.
+    pub(crate) fn remember(&self, workflows: &[String], activities: &[String]) {
+        let mut known = self.known.write().unwrap_or_else(|p| p.into_inner());
+        for name in workflows.iter().chain(activities) {
+            if !known.contains(name) {
+                known.insert(name.clone());
+            }
+        }
+    }
+
+    /// True when some build of this host has served a type of this name.
+    pub(crate) fn is_known(&self, name: &str) -> bool {
+        self.known
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(name)
     }
 
     fn serves(&self, kind: TypeKind, name: &str) -> bool {

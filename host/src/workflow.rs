@@ -55,4 +55,11 @@ pub trait WorkflowRuntime: Send + Sync + 'static {
         &self,
         activation: WorkflowActivation,
     ) -> BoxFuture<'_, Result<WorkflowActivationCompletion, NotServed>>;
+
+    /// How to ask this generation's core worker to evict a run (the runtime calls it when its
+    /// cached runs must give memory back; core then sends the eviction). The caller keeps
+    /// `evict` alive while the worker polls.
+    fn set_evictor(&self, evict: &crate::wasm_workflow::Evictor) {
+        let _ = evict;
+    }
 }

@@ -243,6 +243,7 @@ async fn the_component_behaves_like_the_native_runtime() {
         "replay",
         wasm_worker::config::Versioning::Pinned,
         &metrics,
+        &wasm_worker::wasm_workflow::RunBudget::new(u64::MAX, &metrics),
     ));
     // A history that does not match the code — what a changed plugin meets when it replays an
     // old run. The countdown's history (it continued as new) relabelled as the parent workflow

@@ -15,6 +15,7 @@ mod dev_mode;
 mod examples;
 mod fuzz;
 mod hostile;
+mod hostile_bounds;
 mod hot_swap;
 mod lifecycle;
 mod outbound;

@@ -195,7 +195,7 @@ fn test_ca() -> (String, Arc<rustls::ServerConfig>) {
     (ca_cert.pem(), Arc::new(config))
 }
 
-fn metric_line(metrics: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+pub fn metric_line(metrics: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     metrics.lines().find_map(|l| {
         let rest = l.strip_prefix(name)?.strip_prefix('{')?;
         let (set, value) = rest.split_once("} ")?;

@@ -45,7 +45,7 @@ async fn greeting_workflow_runs_greet_activity_end_to_end() {
     host.stop().await.expect("stop");
 }
 
-mod features {
+pub mod features {
     //! Each feature of the workflow ABI through the test plugin, driven by typed client calls
     //! generated from the very same workflow crate.
 
@@ -166,7 +166,7 @@ mod features {
     }
 
     /// The first WorkflowTaskFailed message in a workflow's history.
-    async fn task_failure(client: &temporalio_client::Client, id: &str) -> String {
+    pub async fn task_failure(client: &temporalio_client::Client, id: &str) -> String {
         eventually(
             Duration::from_secs(30),
             "a WorkflowTaskFailed event",

@@ -51,6 +51,7 @@ pub fn workflows(set: &PluginSet, metrics: &HostMetrics) -> wasm_worker::wasm_wo
         "bench",
         wasm_worker::config::Versioning::Pinned,
         metrics,
+        &wasm_worker::wasm_workflow::RunBudget::new(u64::MAX, metrics),
     )
 }
 

@@ -6,6 +6,7 @@
 //! cross-checks the lot and returns the first problem with the flag, variable or file key to
 //! fix. Nothing else in the host reads the environment.
 
+mod machine;
 mod parse;
 mod redacted;
 pub mod sources;
@@ -135,12 +136,22 @@ pub struct Config {
     /// Metrics/health listener (`--metrics-bind`/`WASM_WORKER_METRICS_BIND`, default `0.0.0.0`;
     /// `--metrics-port`/`TEMPORAL_METRICS_PORT`, default 8078).
     pub metrics_addr: SocketAddr,
+    /// `/status`'s own listener (`--status-bind`, default `127.0.0.1`; `--status-port`,
+    /// default 8079); `None` when it shares the metrics port (both binds agree, or both are
+    /// loopback).
+    pub status_addr: Option<SocketAddr>,
     /// Workflow task slots (`--max-concurrent-workflow-tasks`, default 100).
     pub max_concurrent_workflow_tasks: usize,
     /// Activity slots (`--max-concurrent-activities`, default 100).
     pub max_concurrent_activities: usize,
     /// Sticky cache size (`--max-cached-workflows`, default 1000).
     pub max_cached_workflows: usize,
+    /// Bytes of guest memory all cached workflow runs may hold together
+    /// (`--workflow-memory-budget`, default a quarter of the machine's memory).
+    pub workflow_memory_budget: u64,
+    /// Manifests may grant folders outside the plugins folder without a warning
+    /// (`--allow-absolute-grants`, default false).
+    pub allow_absolute_grants: bool,
     /// Plugins folder (`--plugins`, `WASM_WORKER_PLUGINS_DIR`, default `./plugins`).
     pub plugins_dir: PathBuf,
     /// Time in-flight tasks get after a shutdown signal (`--shutdown-grace`, default 30s).
@@ -174,6 +185,8 @@ pub struct Config {
     pub tls: Option<TlsConfig>,
     /// Temporal Cloud API key (`--api-key`, `TEMPORAL_API_KEY`); never logged.
     pub api_key: Option<String>,
+    /// The `--config` file these settings came from, if any (never granted to plugins).
+    pub config_file: Option<PathBuf>,
 }
 
 /// Settings that only `wasm-worker dev` uses.
@@ -256,19 +269,32 @@ impl Config {
             return Err(status_raw.invalid("must be at least 100ms"));
         }
 
+        let metrics_addr = SocketAddr::new(
+            parse::ip(&get("metrics_bind")?)?,
+            parse::port(&get("metrics_port")?)?,
+        );
+        let status_bind = parse::ip(&get("status_bind")?)?;
+        let status_addr = (!shares_port(metrics_addr.ip(), status_bind))
+            .then(|| {
+                Ok::<_, ConfigError>(SocketAddr::new(
+                    status_bind,
+                    parse::port(&get("status_port")?)?,
+                ))
+            })
+            .transpose()?;
         Ok(Config {
             address,
             namespace: parse::name(&get("namespace")?)?,
             task_queue: parse::name(&get("task_queue")?)?,
             build_id: parse::build_id(&get("build_id")?)?,
             deployment_name: parse::name(&get("deployment_name")?)?,
-            metrics_addr: SocketAddr::new(
-                parse::ip(&get("metrics_bind")?)?,
-                parse::port(&get("metrics_port")?)?,
-            ),
+            metrics_addr,
+            status_addr,
             max_concurrent_workflow_tasks,
             max_concurrent_activities: parse::count(&get("max_concurrent_activities")?, 1)?,
             max_cached_workflows,
+            workflow_memory_budget: parse::memory_budget(&get("workflow_memory_budget")?)?,
+            allow_absolute_grants: parse::boolean(&get("allow_absolute_grants")?)?,
             plugins_dir,
             shutdown_grace: parse::duration(&get("shutdown_grace")?)?,
             drain_limit: parse::duration(&get("drain_limit")?)?,
@@ -288,6 +314,7 @@ impl Config {
             log_format,
             tls,
             api_key,
+            config_file: src.file().map(Path::to_path_buf),
         })
     }
 
@@ -337,19 +364,29 @@ impl DevConfig {
     }
 }
 
-/// Where a running host's HTTP port answers, from the same settings that bound it
-/// (`--metrics-bind`, `--metrics-port`): what `wasm-worker status` reads. A wildcard bind
-/// address is reached through loopback.
+/// Where a running host's `/status` answers, from the same settings that bound it
+/// (`--metrics-bind`, `--metrics-port`, `--status-bind`, `--status-port`): what
+/// `wasm-worker status` reads. A wildcard bind address is reached through loopback.
 pub fn status_addr(src: &Sources) -> Result<SocketAddr, ConfigError> {
-    let ip = match parse::ip(&required(src, "metrics_bind")?)? {
+    let metrics_bind = parse::ip(&required(src, "metrics_bind")?)?;
+    let status_bind = parse::ip(&required(src, "status_bind")?)?;
+    let (ip, port) = if shares_port(metrics_bind, status_bind) {
+        (metrics_bind, parse::port(&required(src, "metrics_port")?)?)
+    } else {
+        (status_bind, parse::port(&required(src, "status_port")?)?)
+    };
+    let ip = match ip {
         IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
         IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
         ip => ip,
     };
-    Ok(SocketAddr::new(
-        ip,
-        parse::port(&required(src, "metrics_port")?)?,
-    ))
+    Ok(SocketAddr::new(ip, port))
+}
+
+/// `/status` is served on the metrics port when the two binds agree, or when both are
+/// loopback (nothing more is exposed then); otherwise it needs a listener of its own.
+fn shares_port(metrics_bind: IpAddr, status_bind: IpAddr) -> bool {
+    metrics_bind == status_bind || (metrics_bind.is_loopback() && status_bind.is_loopback())
 }
 
 /// A setting that has a default in the table, so some layer always provides it.
@@ -372,3 +409,5 @@ fn check_dir(raw: &Raw, path: &Path) -> Result<(), ConfigError> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_bounds;

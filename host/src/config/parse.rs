@@ -185,3 +185,31 @@ pub(super) fn rollout(
         max_failure_rate: rate,
     })
 }
+
+/// A memory size with a binary unit (`512MiB`, `2GiB`), or `auto`: a quarter of the memory
+/// this process may use (the machine's, or its cgroup's limit when lower), at least 256 MiB.
+pub(super) fn memory_budget(raw: &Raw) -> Result<u64, ConfigError> {
+    const MIB: u64 = 1 << 20;
+    let v = raw.value.trim();
+    if v.eq_ignore_ascii_case("auto") {
+        return Ok((super::machine::usable_memory() / 4).max(256 * MIB));
+    }
+    let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
+    let (number, unit) = v.split_at(split);
+    let scale = match unit.trim() {
+        "KiB" => 1 << 10,
+        "MiB" => MIB,
+        "GiB" => 1 << 30,
+        "TiB" => 1 << 40,
+        _ => return Err(raw.invalid("not a size like 512MiB or 2GiB (or auto)")),
+    };
+    let bytes = number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .ok_or_else(|| raw.invalid("not a size like 512MiB or 2GiB (or auto)"))?;
+    if bytes < 16 * MIB {
+        return Err(raw.invalid("must be at least 16MiB"));
+    }
+    Ok(bytes)
+}

@@ -11,12 +11,15 @@ impl std::fmt::Debug for Config {
             .field("build_id", &self.build_id)
             .field("deployment_name", &self.deployment_name)
             .field("metrics_addr", &self.metrics_addr)
+            .field("status_addr", &self.status_addr)
             .field(
                 "max_concurrent_workflow_tasks",
                 &self.max_concurrent_workflow_tasks,
             )
             .field("max_concurrent_activities", &self.max_concurrent_activities)
             .field("max_cached_workflows", &self.max_cached_workflows)
+            .field("workflow_memory_budget", &self.workflow_memory_budget)
+            .field("allow_absolute_grants", &self.allow_absolute_grants)
             .field("plugins_dir", &self.plugins_dir)
             .field("shutdown_grace", &self.shutdown_grace)
             .field("compile_cache", &self.compile_cache)
@@ -30,6 +33,7 @@ impl std::fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("tls", &self.tls)
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("config_file", &self.config_file)
             .finish()
     }
 }

@@ -82,6 +82,11 @@ impl Sources {
         })
     }
 
+    /// The `--config` file, if one was given.
+    pub fn file(&self) -> Option<&Path> {
+        self.file.as_ref().map(|(path, _)| path.as_path())
+    }
+
     /// The winning raw value for `key`, or `None` when no layer sets it.
     pub fn get(&self, key: &str) -> Option<Raw> {
         let spec = super::spec::find(key)?;

@@ -113,6 +113,22 @@ pub static SPECS: &[Spec] = &[
         "Address the metrics/health port binds to",
     ),
     spec(
+        "status_bind",
+        "status-bind",
+        &["WASM_WORKER_STATUS_BIND"],
+        Some("127.0.0.1"),
+        "IP",
+        "Address /status binds to (it names files, digests and paths: loopback unless you choose otherwise); the metrics port when both binds agree",
+    ),
+    spec(
+        "status_port",
+        "status-port",
+        &["WASM_WORKER_STATUS_PORT"],
+        Some("8079"),
+        "PORT",
+        "Port for /status when it does not share the metrics port (0 picks a free port)",
+    ),
+    spec(
         "max_concurrent_workflow_tasks",
         "max-concurrent-workflow-tasks",
         &["TEMPORAL_MAX_CONCURRENT_WORKFLOW_TASKS"],
@@ -137,6 +153,14 @@ pub static SPECS: &[Spec] = &[
         "Workflow runs kept in memory between tasks (0 disables the sticky cache)",
     ),
     spec(
+        "workflow_memory_budget",
+        "workflow-memory-budget",
+        &["WASM_WORKER_WORKFLOW_MEMORY_BUDGET"],
+        Some("auto"),
+        "SIZE|auto",
+        "Guest memory all cached workflow runs may hold together (e.g. 2GiB); least recently used runs are evicted beyond it. auto: a quarter of the machine's memory",
+    ),
+    spec(
         "plugins_dir",
         "plugins",
         &["WASM_WORKER_PLUGINS_DIR"],
@@ -159,6 +183,14 @@ pub static SPECS: &[Spec] = &[
         Some("~/.cache/wasm-worker/compiled"),
         "DIR|off",
         "Folder of compiled plugins kept across restarts (pruned to 2 GiB; `off` disables)",
+    ),
+    spec(
+        "allow_absolute_grants",
+        "allow-absolute-grants",
+        &["WASM_WORKER_ALLOW_ABSOLUTE_GRANTS"],
+        Some("false"),
+        "BOOL",
+        "Let manifests grant folders outside the plugins folder without a warning",
     ),
     spec(
         "secrets_file",

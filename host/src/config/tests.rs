@@ -11,7 +11,7 @@ fn dir() -> tempfile::TempDir {
 
 /// Resolves with `flags`, `env` and an optional TOML text; the plugins folder defaults to a
 /// fresh empty directory unless a layer sets it.
-fn resolve(
+pub(super) fn resolve(
     flags: &[(&'static str, &str)],
     env: &[(&'static str, &str)],
     toml: Option<&str>,
@@ -43,7 +43,11 @@ fn resolve(
     Config::resolve(&src)
 }
 
-fn err(flags: &[(&'static str, &str)], env: &[(&'static str, &str)], toml: Option<&str>) -> String {
+pub(super) fn err(
+    flags: &[(&'static str, &str)],
+    env: &[(&'static str, &str)],
+    toml: Option<&str>,
+) -> String {
     resolve(flags, env, toml)
         .expect_err("must be refused")
         .to_string()
@@ -307,9 +311,12 @@ fn the_start_up_log_line_shows_every_setting() {
         "build_id",
         "deployment_name",
         "metrics_addr",
+        "status_addr",
         "max_concurrent_workflow_tasks",
         "max_concurrent_activities",
         "max_cached_workflows",
+        "workflow_memory_budget",
+        "allow_absolute_grants",
         "plugins_dir",
         "shutdown_grace",
         "compile_cache",

@@ -25,8 +25,10 @@
 //! ApprovalWorkflow = "auto-upgrade"
 //! ```
 
+mod dirs;
 mod outbound;
 
+pub use dirs::GrantPolicy;
 pub use outbound::{Outbound, OutboundLimits};
 
 use crate::config::Versioning;
@@ -39,9 +41,6 @@ use std::time::Duration;
 pub const DEFAULT_MEMORY_LIMIT_MIB: u64 = 64;
 /// Longest any activity call may run, whatever its timeouts say.
 pub const HOST_MAX_CALL_TIME: Duration = Duration::from_secs(600);
-
-/// Folders that are the host's own kernel interfaces, refused as grants (and all below them).
-const SYSTEM_FOLDERS: [&str; 3] = ["/proc", "/sys", "/dev"];
 
 /// A directory the plugin may see.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -104,6 +103,8 @@ pub struct Manifest {
     /// SHA-256 of the manifest file, hex; `None` without one. Part of the build ID: a changed
     /// manifest changes what the plugin may do, so it is a new version like changed code.
     pub sha256: Option<String>,
+    /// What the loader should warn about (grants outside the plugins folder).
+    pub warnings: Vec<String>,
 }
 
 impl Default for Manifest {
@@ -119,6 +120,7 @@ impl Default for Manifest {
             outbound: Outbound::default(),
             env_from_host: Vec::new(),
             sha256: None,
+            warnings: Vec::new(),
         }
     }
 }
@@ -184,7 +186,11 @@ fn invalid(setting: impl Into<String>, reason: impl Into<String>) -> ManifestErr
 
 impl Manifest {
     /// Reads `path` if it exists; `Ok(None)` when there is no manifest.
-    pub fn load(path: &Path, plugins_dir: &Path) -> Result<Option<Manifest>, ManifestError> {
+    pub fn load(
+        path: &Path,
+        plugins_dir: &Path,
+        policy: &GrantPolicy,
+    ) -> Result<Option<Manifest>, ManifestError> {
         match std::fs::metadata(path) {
             Ok(m) if !m.is_file() => return Err(ManifestError::NotAFile),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -195,15 +201,24 @@ impl Manifest {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(ManifestError::Unreadable(e)),
         };
-        let mut manifest = Self::parse(&text, plugins_dir)?;
+        let mut manifest = Self::parse_with(&text, plugins_dir, policy)?;
         manifest.sha256 = Some(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
             text.as_bytes(),
         )));
         Ok(Some(manifest))
     }
 
-    /// Parses and validates manifest text.
+    /// Parses and validates manifest text under the default [`GrantPolicy`].
     pub fn parse(text: &str, plugins_dir: &Path) -> Result<Manifest, ManifestError> {
+        Self::parse_with(text, plugins_dir, &GrantPolicy::default())
+    }
+
+    /// Parses and validates manifest text; folder grants are judged by `policy`.
+    pub fn parse_with(
+        text: &str,
+        plugins_dir: &Path,
+        policy: &GrantPolicy,
+    ) -> Result<Manifest, ManifestError> {
         let raw: Raw = toml::from_str(text).map_err(|e| ManifestError::Syntax {
             // The line says where, for messages (type errors) that do not name the key.
             line: e
@@ -242,33 +257,9 @@ impl Manifest {
             }
         }
         for d in raw.dir {
-            if !d.guest.starts_with('/') {
-                return Err(invalid(
-                    format!("dir.guest = {:?}", d.guest),
-                    "must be an absolute path",
-                ));
-            }
-            let host = if d.host.is_absolute() {
-                d.host.clone()
-            } else {
-                plugins_dir.join(&d.host)
-            };
-            if !host.is_dir() {
-                return Err(invalid(
-                    format!("dir.host = {:?}", d.host),
-                    format!("no such folder ({})", host.display()),
-                ));
-            }
-            // The kernel's views of the host (its processes' environments — where
-            // TEMPORAL_API_KEY lives — its devices, its settings) are never a plugin's data.
-            let real = host.canonicalize().unwrap_or_else(|_| host.clone());
-            if let Some(system) = SYSTEM_FOLDERS.iter().find(|s| real.starts_with(s)) {
-                return Err(invalid(
-                    format!("dir.host = {:?}", d.host),
-                    format!("{} is the host's {system}: never granted", real.display()),
-                ));
-            }
-            m.dirs.push(GrantedDir { host, ..d });
+            let (granted, warning) = dirs::check(d, plugins_dir, policy)?;
+            m.dirs.push(granted);
+            m.warnings.extend(warning);
         }
         let versioning = |field: &str, v: &str| {
             Versioning::parse(v).ok_or_else(|| {

@@ -83,3 +83,56 @@ pub enum Refusal {
         other: String,
     },
 }
+
+impl Refusal {
+    /// True when the refusal says nothing about the file: the host ran out of descriptors or
+    /// memory, or the folder could not be listed for a moment. The reload is tried again.
+    /// (A deleted folder is not transient: the host watches for its return instead.)
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Refusal::Unlistable(e) => e.kind() != std::io::ErrorKind::NotFound,
+            Refusal::Unreadable(e) => transient_io(e),
+            _ => false,
+        }
+    }
+}
+
+/// Out of descriptors or memory, interrupted, or would block: worth trying again.
+fn transient_io(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind;
+    matches!(
+        e.kind(),
+        ErrorKind::Interrupted
+            | ErrorKind::WouldBlock
+            | ErrorKind::TimedOut
+            | ErrorKind::OutOfMemory
+    ) || e.raw_os_error().is_some_and(|code| {
+        [
+            libc::EMFILE,
+            libc::ENFILE,
+            libc::ENOMEM,
+            libc::ENOBUFS,
+            libc::EAGAIN,
+        ]
+        .contains(&code)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Error, ErrorKind};
+
+    #[test]
+    fn running_out_of_descriptors_is_transient_and_a_bad_file_is_not() {
+        let emfile = || Error::from_raw_os_error(libc::EMFILE);
+        assert!(Refusal::Unlistable(emfile()).is_transient());
+        assert!(Refusal::Unreadable(emfile()).is_transient());
+        assert!(Refusal::Unreadable(Error::from_raw_os_error(libc::ENFILE)).is_transient());
+        assert!(Refusal::Unlistable(Error::from(ErrorKind::PermissionDenied)).is_transient());
+        assert!(!Refusal::Unlistable(Error::from(ErrorKind::NotFound)).is_transient());
+        assert!(!Refusal::Unreadable(Error::from(ErrorKind::PermissionDenied)).is_transient());
+        assert!(!Refusal::Empty.is_transient());
+        assert!(!Refusal::NotWasm.is_transient());
+    }
+}

@@ -38,12 +38,15 @@ pub(super) fn load(
     let bytes = std::fs::read(path).map_err(Refusal::Unreadable)?;
     check_header(&bytes)?;
     let manifest_path = path.with_extension("toml");
-    let manifest = Manifest::load(&manifest_path, plugins_dir)
+    let manifest = Manifest::load(&manifest_path, plugins_dir, runtime.grants())
         .map_err(|error| Refusal::Manifest {
             file: file_name(&manifest_path),
             error,
         })?
         .unwrap_or_default();
+    for warning in &manifest.warnings {
+        tracing::warn!(manifest = %file_name(&manifest_path), "{warning}");
+    }
     let digest = hex::encode(Sha256::digest(&bytes));
     let component = runtime
         .component(&digest, &bytes)

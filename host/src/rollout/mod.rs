@@ -46,6 +46,8 @@ pub(crate) struct Env<'a> {
     pub native: &'a ActivityRegistry,
     /// What the current build serves, shared with every generation's outcome counters.
     pub current_types: &'a Arc<crate::outcomes::CurrentTypes>,
+    /// The memory budget of every generation's cached workflow runs.
+    pub run_budget: &'a Arc<crate::wasm_workflow::RunBudget>,
     pub stop: &'a CancellationToken,
 }
 
@@ -116,13 +118,18 @@ impl Rollout {
             .is_some_and(Generation::has_stopped)
     }
 
-    /// Reloads the plugins folder; `requested` is when the change was detected.
-    pub(crate) async fn reload(&mut self, env: &Env<'_>, requested: Instant) {
+    /// Reloads the plugins folder; `requested` is when the change was detected. Returns true
+    /// when files were refused for a transient reason (out of descriptors, say): the caller
+    /// tries again later, since no file event may ever come to trigger it.
+    pub(crate) async fn reload(&mut self, env: &Env<'_>, requested: Instant) -> bool {
         let runtime = env.runtime.clone();
         let dir = env.config.plugins_dir.clone();
         let metrics = env.metrics.clone();
         let loaded =
             tokio::task::spawn_blocking(move || PluginSet::load(&runtime, &dir, &metrics)).await;
+        let transient = loaded
+            .as_ref()
+            .is_ok_and(|set| set.errors.iter().any(|e| e.reason.is_transient()));
         let event = match loaded {
             Err(e) => Event::Refused {
                 errors: vec![format!("loading the plugins folder panicked: {e}")],
@@ -131,8 +138,14 @@ impl Rollout {
                 errors: set.errors.iter().map(ToString::to_string).collect(),
             },
             Ok(set) => {
-                let prepared =
-                    Prepared::new(&set, env.native, env.config, env.metrics, env.current_types);
+                let prepared = Prepared::new(
+                    &set,
+                    env.native,
+                    env.config,
+                    env.metrics,
+                    env.current_types,
+                    env.run_budget,
+                );
                 let build_id = prepared.build_id.clone();
                 self.prepared = Some(prepared);
                 Event::Loaded {
@@ -151,6 +164,7 @@ impl Rollout {
         }
         self.prepared = None;
         self.timing = None;
+        transient
     }
 
     /// Forgets rolled-back builds, so their files may ramp again (the operator's SIGHUP).

@@ -13,6 +13,17 @@ pub(super) fn publish(rollout: &Rollout, env: &Env<'_>) {
         env.current_types
             .set(&current.types.workflows, &current.types.activities);
     }
+    for build_id in m
+        .ramping()
+        .map(|(b, _)| b)
+        .into_iter()
+        .chain(m.draining().iter().map(|d| d.build_id.as_str()))
+    {
+        if let Some(g) = rollout.generations.get(build_id) {
+            env.current_types
+                .remember(&g.types.workflows, &g.types.activities);
+        }
+    }
     let mut generations: Vec<GenerationStatus> = Vec::new();
     generations.extend(
         m.current()

@@ -29,6 +29,9 @@ impl MemoryLimitExceeded {
 #[derive(Debug, Clone, Copy)]
 pub struct MemoryLimiter {
     limit: usize,
+    /// Bytes of linear memory the store's instances hold now (wasmtime reports each memory's
+    /// creation as growth from zero, so this starts right).
+    size: usize,
 }
 
 impl MemoryLimiter {
@@ -36,14 +39,20 @@ impl MemoryLimiter {
     pub fn new(limit_bytes: u64) -> Self {
         MemoryLimiter {
             limit: usize::try_from(limit_bytes).unwrap_or(usize::MAX),
+            size: 0,
         }
+    }
+
+    /// Bytes of linear memory the store holds.
+    pub fn size(&self) -> usize {
+        self.size
     }
 }
 
 impl ResourceLimiter for MemoryLimiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
@@ -56,6 +65,7 @@ impl ResourceLimiter for MemoryLimiter {
             }
             .into());
         }
+        self.size = self.size.saturating_add(desired.saturating_sub(current));
         Ok(true)
     }
 

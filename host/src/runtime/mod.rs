@@ -42,6 +42,8 @@ pub struct Runtime {
     workflow_linker: Linker<WorkflowState>,
     /// The secrets plugins name in `env_from_host`.
     secrets: Arc<Secrets>,
+    /// What folders manifests may grant.
+    grants: crate::manifest::GrantPolicy,
     _ticker: EpochTicker,
 }
 
@@ -78,6 +80,7 @@ impl Runtime {
             activity_linker,
             workflow_linker,
             secrets: Arc::new(Secrets::default()),
+            grants: crate::manifest::GrantPolicy::default(),
             _ticker: ticker,
         })
     }
@@ -143,6 +146,18 @@ impl Runtime {
     /// The secrets plugins name in `env_from_host`.
     pub fn secrets(&self) -> &Arc<Secrets> {
         &self.secrets
+    }
+
+    /// Judges manifests' folder grants by `grants` (by default: no host files protected
+    /// beyond the kernel's folders, and a warning for folders outside the plugins folder).
+    pub fn with_grants(mut self, grants: crate::manifest::GrantPolicy) -> Self {
+        self.grants = grants;
+        self
+    }
+
+    /// What folders manifests may grant.
+    pub fn grants(&self) -> &crate::manifest::GrantPolicy {
+        &self.grants
     }
 
     /// The shared engine.

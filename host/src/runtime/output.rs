@@ -39,25 +39,7 @@ impl Captured {
     }
 }
 
-/// `text` with control characters (newlines, carriage returns, escape sequences…) written as
-/// `\u{..}` escapes: a guest's log record or output line is one line of the host's log, and
-/// cannot forge another or drive the reader's terminal.
-pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(|c| c.is_control() && c != '\t') {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    std::borrow::Cow::Owned(
-        text.chars()
-            .map(|c| {
-                if c.is_control() && c != '\t' {
-                    c.escape_unicode().to_string()
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect(),
-    )
-}
+pub use crate::logging::printable;
 
 /// Cuts `text` to at most `max` bytes on a character boundary.
 pub fn truncated(text: &str, max: usize) -> &str {
@@ -119,18 +101,6 @@ impl AsyncWrite for Captured {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn control_characters_cannot_forge_a_log_line() {
-        assert_eq!(
-            printable("plain text\twith a tab"),
-            "plain text\twith a tab"
-        );
-        assert_eq!(
-            printable("ok\n2026-01-01 ERROR forged\u{1b}[31m"),
-            "ok\\u{a}2026-01-01 ERROR forged\\u{1b}[31m"
-        );
-    }
 
     #[test]
     fn truncation_keeps_whole_characters() {

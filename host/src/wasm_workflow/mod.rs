@@ -3,11 +3,14 @@
 //! core: [`WorkflowPlugin`] is one loaded component, [`Workflows`] serves a plugin set's
 //! workflow types with one instance per cached run ([`run`]).
 
+mod budget;
 mod plugin;
 mod protocol;
 mod run;
 mod workflows;
 
+pub(crate) use budget::Evictor;
+pub use budget::RunBudget;
 pub use plugin::{WorkflowDefinition, WorkflowPlugin, WorkflowPluginError};
 pub use workflows::Workflows;
 

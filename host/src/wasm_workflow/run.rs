@@ -15,7 +15,7 @@ use super::protocol::{
 use crate::runtime::limits::{self, MemoryLimitExceeded};
 use crate::runtime::output::{STDERR_TAIL_LINES, last_lines};
 use crate::runtime::workflow_host::WorkflowState;
-use crate::runtime::workflow_host::bindings::{guest, types};
+use crate::runtime::workflow_host::bindings::{MAX_ACTIVATION_COMMAND_BYTES, guest, types};
 use prost::Message;
 use std::time::Duration;
 use temporalio_common::protos::coresdk::workflow_activation::{
@@ -72,6 +72,14 @@ pub(super) struct Run {
     plugin: String,
     /// The run's workflow type.
     pub(super) workflow_type: String,
+}
+
+impl Run {
+    /// Bytes of linear memory the run's instance holds.
+    pub(super) fn memory_bytes(&mut self) -> u64 {
+        use crate::runtime::limits::Limited as _;
+        self.store.data_mut().limiter().size() as u64
+    }
 }
 
 impl Run {
@@ -236,6 +244,7 @@ impl Run {
     ) -> Result<Vec<WorkflowCommand>, Step> {
         let (contexts, should_poll) = translate(&activation).map_err(|m| Step::Fail(m, None))?;
         self.store.data_mut().commands.clear();
+        self.store.data_mut().command_bytes = 0;
         let bytes = activation.encode_to_vec();
         let result = self
             .guest
@@ -263,6 +272,18 @@ impl Run {
             return Err(Step::Fail(bad, None));
         }
         outgoing.append(&mut state.commands);
+        // Query and update responses count too: the whole completion travels in one message.
+        let size: usize = outgoing.iter().map(prost::Message::encoded_len).sum();
+        if size > MAX_ACTIVATION_COMMAND_BYTES {
+            return Err(Step::Fail(
+                format!(
+                    "the workflow task's commands and responses exceed {} MiB ({size} bytes; \
+                     the server accepts at most 4 MiB per task)",
+                    MAX_ACTIVATION_COMMAND_BYTES >> 20
+                ),
+                None,
+            ));
+        }
         Ok(outgoing)
     }
 

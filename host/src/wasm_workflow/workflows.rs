@@ -6,6 +6,7 @@
 //! recently used runs; an eviction drops the instance, and a later task for that run replays
 //! its history into a fresh one.
 
+use super::budget::{Evictor, Owner, RunBudget};
 use super::run::Run;
 use super::{ACTIVATION_BUDGET, WorkflowPlugin};
 use crate::config::Versioning;
@@ -36,6 +37,15 @@ pub struct Workflows {
     namespace: String,
     task_queue: String,
     metrics: HostMetrics,
+    /// The host-wide memory budget of cached runs, and this set's name in it.
+    budget: Arc<RunBudget>,
+    owner: Owner,
+}
+
+impl Drop for Workflows {
+    fn drop(&mut self) {
+        self.budget.forget(self.owner);
+    }
 }
 
 impl Workflows {
@@ -47,6 +57,7 @@ impl Workflows {
         task_queue: &str,
         default_versioning: Versioning,
         metrics: &HostMetrics,
+        budget: &Arc<RunBudget>,
     ) -> Self {
         let mut by_type = BTreeMap::new();
         let mut versioning = BTreeMap::new();
@@ -67,6 +78,8 @@ impl Workflows {
             namespace: namespace.to_string(),
             task_queue: task_queue.to_string(),
             metrics: metrics.clone(),
+            owner: budget.owner(),
+            budget: budget.clone(),
         }
     }
 
@@ -103,6 +116,8 @@ impl Workflows {
                 self.metrics.workflow_evictions.inc();
             }
             self.set_cached_gauge(runs.len());
+            drop(runs);
+            self.budget.dropped(self.owner, &run_id);
             return Ok(WorkflowActivationCompletion::empty(run_id));
         }
         // Core never sends two activations of one run at once: take the run out while it works.
@@ -165,9 +180,12 @@ impl Workflows {
                 {
                     success.set_versioning_behavior(*behavior);
                 }
+                let bytes = run.memory_bytes();
                 let mut runs = self.runs();
-                runs.insert(run_id, run);
+                runs.insert(run_id.clone(), run);
                 self.set_cached_gauge(runs.len());
+                drop(runs);
+                self.budget.cached(self.owner, &run_id, bytes);
                 Ok(completion)
             }
             Err(failed) => {
@@ -179,6 +197,7 @@ impl Workflows {
                     .inc();
                 tracing::warn!(%run_id, %workflow_type, cause = failed.cause.label(), "workflow task failed");
                 self.set_cached_gauge(self.runs().len());
+                self.budget.dropped(self.owner, &run_id);
                 Ok(failed.completion)
             }
         }
@@ -195,5 +214,9 @@ impl WorkflowRuntime for Workflows {
         activation: WorkflowActivation,
     ) -> BoxFuture<'_, Result<WorkflowActivationCompletion, NotServed>> {
         Box::pin(self.handle(activation))
+    }
+
+    fn set_evictor(&self, evict: &Evictor) {
+        self.budget.set_evictor(self.owner, evict);
     }
 }

@@ -24,6 +24,14 @@ pub(super) async fn run_loop(
     metrics: HostMetrics,
 ) -> Result<(), PollError> {
     let known_types = Arc::new(workflows.types());
+    // Held weakly, so this loop's end (and the worker's) is not delayed by the evictor.
+    let weak = Arc::downgrade(&core);
+    let evictor: crate::wasm_workflow::Evictor = Arc::new(move |run_id: &str| {
+        if let Some(core) = weak.upgrade() {
+            core.request_workflow_eviction(run_id);
+        }
+    });
+    workflows.set_evictor(&evictor);
     let mut in_flight = tokio::task::JoinSet::new();
     loop {
         let activation = match core.poll_workflow_activation().await {

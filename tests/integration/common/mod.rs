@@ -126,8 +126,36 @@ pub fn spawn_host(
     plugins: &std::path::Path,
     stdout: std::process::Stdio,
 ) -> (tokio::process::Child, std::net::SocketAddr) {
+    spawn(
+        tokio::process::Command::new(host_binary()),
+        args,
+        envs,
+        plugins,
+        stdout,
+    )
+}
+
+/// [`spawn_host`] with at most `nofile` file descriptors (soft and hard limit).
+pub fn spawn_host_with_fd_limit(
+    nofile: u32,
+    args: &[&str],
+    plugins: &std::path::Path,
+) -> (tokio::process::Child, std::net::SocketAddr) {
+    let mut cmd = tokio::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg(format!("ulimit -n {nofile} && exec \"$0\" \"$@\""))
+        .arg(host_binary());
+    spawn(cmd, args, &[], plugins, std::process::Stdio::null())
+}
+
+fn spawn(
+    mut cmd: tokio::process::Command,
+    args: &[&str],
+    envs: &[(&str, &std::ffi::OsStr)],
+    plugins: &std::path::Path,
+    stdout: std::process::Stdio,
+) -> (tokio::process::Child, std::net::SocketAddr) {
     let port = free_port();
-    let mut cmd = tokio::process::Command::new(host_binary());
     cmd.env_clear();
     for (k, v) in envs {
         cmd.env(k, v);

@@ -70,6 +70,8 @@ pub struct WorkflowState {
     limiter: MemoryLimiter,
     /// Commands pushed during the current activation.
     pub commands: Vec<WorkflowCommand>,
+    /// Their encoded size, bounded by `bindings::MAX_ACTIVATION_COMMAND_BYTES`.
+    pub command_bytes: usize,
     /// A command that could not be decoded, reported as a task failure.
     pub bad_command: Option<String>,
     /// The workflow's "current details" (shown in the UI).
@@ -110,6 +112,7 @@ impl WorkflowState {
             table: ResourceTable::new(),
             limiter: MemoryLimiter::new(memory_limit),
             commands: Vec::new(),
+            command_bytes: 0,
             bad_command: None,
             details: String::new(),
             stdout,

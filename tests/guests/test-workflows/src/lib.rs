@@ -205,4 +205,79 @@ temporalio_workflow::export_workflow_module!([
     PanickingWorkflow,
     RecursingWorkflow,
     ClockRandomWorkflow,
+    BallastWorkflow,
+    FloodWorkflow,
 ]);
+
+/// Holds `mib` MiB of guest memory until the `finish` signal, then returns a checksum of it:
+/// the subject of the host's memory budget for cached runs (the checksum shows that a run
+/// evicted and replayed rebuilt its state).
+#[workflow]
+pub struct BallastWorkflow {
+    ballast: Vec<u8>,
+    done: bool,
+}
+
+#[workflow_methods]
+impl BallastWorkflow {
+    #[init]
+    pub fn new(_ctx: &WorkflowContextView, mib: u32) -> Self {
+        let len = mib as usize * 1024 * 1024;
+        Self {
+            ballast: (0..len).map(|i| (i % 251) as u8).collect(),
+            done: false,
+        }
+    }
+
+    #[run]
+    pub async fn run(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<u64> {
+        ctx.wait_condition(|s| s.done).await?;
+        Ok(ctx.state(|s| s.ballast.iter().map(|b| u64::from(*b)).sum()))
+    }
+
+    #[signal]
+    pub fn finish(&mut self, _ctx: &mut SyncWorkflowContext<Self>, _why: String) {
+        self.done = true;
+    }
+}
+
+/// What [`BallastWorkflow`] returns for `mib`.
+pub fn ballast_checksum(mib: u32) -> u64 {
+    (0..mib as usize * 1024 * 1024)
+        .map(|i| (i % 251) as u64)
+        .sum()
+}
+
+/// The `echo_string` activity of the test-activities plugin, known by name.
+pub struct EchoString;
+
+impl temporalio_workflow::common::ActivityDefinition for EchoString {
+    type Input = String;
+    type Output = String;
+
+    fn name(&self) -> &str {
+        "echo_string"
+    }
+}
+
+/// Schedules `count` activities at once, each with a 64 KiB input: past ~50 the commands of
+/// one workflow task outgrow what one task may carry.
+#[workflow]
+#[derive(Default)]
+pub struct FloodWorkflow;
+
+#[workflow_methods]
+impl FloodWorkflow {
+    #[run]
+    pub async fn run(ctx: &mut WorkflowContext<Self>, count: u32) -> WorkflowResult<u32> {
+        let input = "x".repeat(64 * 1024);
+        let options = || {
+            temporalio_workflow::ActivityOptions::start_to_close_timeout(Duration::from_secs(30))
+        };
+        let calls: Vec<_> = (0..count)
+            .map(|_| ctx.execute_activity(EchoString, input.clone(), options()))
+            .collect();
+        let done = temporalio_workflow::join_all(calls).await;
+        Ok(done.into_iter().filter(Result::is_ok).count() as u32)
+    }
+}
