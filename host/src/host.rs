@@ -63,7 +63,8 @@ impl Host {
                 .with_secrets(crate::runtime::secrets::Secrets::new(
                     self.config.secrets_file.as_deref(),
                 )?)
-                .with_grants(grant_policy(&self.config)),
+                .with_grants(grant_policy(&self.config))
+                .with_conversion_budget(self.config.conversion_budget),
         );
         // Taken before loading: a file published while the first set loads and the worker
         // connects (no watch yet) is noticed when the watch starts.

@@ -16,6 +16,7 @@ mod examples;
 mod fuzz;
 mod hostile;
 mod hostile_bounds;
+mod hostile_sizes;
 mod hot_swap;
 mod lifecycle;
 mod outbound;

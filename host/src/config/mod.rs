@@ -149,6 +149,9 @@ pub struct Config {
     /// Bytes of guest memory all cached workflow runs may hold together
     /// (`--workflow-memory-budget`, default a quarter of the machine's memory).
     pub workflow_memory_budget: u64,
+    /// Host memory all activity attempts may spend converting arguments at once
+    /// (`--conversion-budget`, default 512 MiB).
+    pub conversion_budget: u64,
     /// Manifests may grant folders outside the plugins folder without a warning
     /// (`--allow-absolute-grants`, default false).
     pub allow_absolute_grants: bool,
@@ -295,6 +298,7 @@ impl Config {
             max_cached_workflows,
             workflow_memory_budget: parse::memory_budget(&get("workflow_memory_budget")?)?,
             allow_absolute_grants: parse::boolean(&get("allow_absolute_grants")?)?,
+            conversion_budget: parse::memory_budget(&get("conversion_budget")?)?,
             plugins_dir,
             shutdown_grace: parse::duration(&get("shutdown_grace")?)?,
             drain_limit: parse::duration(&get("drain_limit")?)?,

@@ -20,6 +20,7 @@ impl std::fmt::Debug for Config {
             .field("max_cached_workflows", &self.max_cached_workflows)
             .field("workflow_memory_budget", &self.workflow_memory_budget)
             .field("allow_absolute_grants", &self.allow_absolute_grants)
+            .field("conversion_budget", &self.conversion_budget)
             .field("plugins_dir", &self.plugins_dir)
             .field("shutdown_grace", &self.shutdown_grace)
             .field("compile_cache", &self.compile_cache)

@@ -161,6 +161,14 @@ pub static SPECS: &[Spec] = &[
         "Guest memory all cached workflow runs may hold together (e.g. 2GiB); least recently used runs are evicted beyond it. auto: a quarter of the machine's memory",
     ),
     spec(
+        "conversion_budget",
+        "conversion-budget",
+        &["WASM_WORKER_CONVERSION_BUDGET"],
+        Some("512MiB"),
+        "SIZE",
+        "Host memory all activity calls may spend converting arguments at once (calls beyond it wait)",
+    ),
+    spec(
         "plugins_dir",
         "plugins",
         &["WASM_WORKER_PLUGINS_DIR"],

@@ -317,6 +317,7 @@ fn the_start_up_log_line_shows_every_setting() {
         "max_cached_workflows",
         "workflow_memory_budget",
         "allow_absolute_grants",
+        "conversion_budget",
         "plugins_dir",
         "shutdown_grace",
         "compile_cache",

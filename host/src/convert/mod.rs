@@ -20,11 +20,13 @@
 //!
 //! Case and flag names follow the same key rules as record fields.
 
+mod budget;
 pub mod describe;
 mod from_val;
 pub mod payload;
 mod to_val;
 
+pub use budget::{ConversionBudget, json_size_at_least};
 pub use describe::describe;
 pub use from_val::val_to_json;
 pub use to_val::json_to_val;

@@ -44,6 +44,8 @@ pub struct Runtime {
     secrets: Arc<Secrets>,
     /// What folders manifests may grant.
     grants: crate::manifest::GrantPolicy,
+    /// Memory all activity attempts may spend converting arguments at once.
+    conversions: Arc<crate::convert::ConversionBudget>,
     _ticker: EpochTicker,
 }
 
@@ -81,6 +83,7 @@ impl Runtime {
             workflow_linker,
             secrets: Arc::new(Secrets::default()),
             grants: crate::manifest::GrantPolicy::default(),
+            conversions: Arc::new(crate::convert::ConversionBudget::new(512 << 20)),
             _ticker: ticker,
         })
     }
@@ -158,6 +161,17 @@ impl Runtime {
     /// What folders manifests may grant.
     pub fn grants(&self) -> &crate::manifest::GrantPolicy {
         &self.grants
+    }
+
+    /// Bounds argument conversion memory at `bytes` for all attempts together.
+    pub fn with_conversion_budget(mut self, bytes: u64) -> Self {
+        self.conversions = Arc::new(crate::convert::ConversionBudget::new(bytes));
+        self
+    }
+
+    /// The bound on argument conversion memory.
+    pub fn conversions(&self) -> &Arc<crate::convert::ConversionBudget> {
+        &self.conversions
     }
 
     /// The shared engine.

@@ -104,6 +104,12 @@ impl Call {
         ctx: ActivityContext,
         input: Vec<Payload>,
     ) -> Result<Payload, (Cause, ActivityError)> {
+        // Held until the result is encoded: the argument values live as long as the call.
+        let _conversion = self
+            .plugin
+            .conversions
+            .reserve(input.iter().map(|p| p.data.len()).sum())
+            .await;
         let args = self.arguments(&input).map_err(|e| (Cause::Conversion, e))?;
         let limit = self.time_limit(&ctx);
         let cancelled = ctx.cancelled.clone();
@@ -229,7 +235,10 @@ impl Call {
         }
         match (val, ty) {
             (Val::Result(Ok(ok)), Type::Result(r)) => match (ok, r.ok()) {
-                (Some(v), Some(t)) => val_to_payload(&v, &t).map_err(conversion),
+                (Some(v), Some(t)) => {
+                    self.fits(&v)?;
+                    val_to_payload(&v, &t).map_err(conversion)
+                }
                 _ => Ok(null_payload()),
             },
             (Val::Result(Err(err)), _) => {
@@ -252,8 +261,20 @@ impl Call {
                     },
                 ))
             }
-            (v, t) => val_to_payload(&v, t).map_err(conversion),
+            (v, t) => {
+                self.fits(&v)?;
+                val_to_payload(&v, t).map_err(conversion)
+            }
         }
+    }
+
+    /// Refuses, before any JSON is built, a result certain to exceed the payload limit.
+    fn fits(&self, val: &Val) -> Result<(), (Cause, ActivityError)> {
+        let at_least = crate::convert::json_size_at_least(val);
+        if at_least <= MAX_RESULT_BYTES {
+            return Ok(());
+        }
+        Err(self.too_large(format!("at least {at_least} bytes as JSON")))
     }
 
     /// Refuses a result the server would refuse (its default payload limit): failing here
@@ -264,17 +285,21 @@ impl Call {
         if size <= MAX_RESULT_BYTES {
             return Ok(payload);
         }
-        Err((
+        Err(self.too_large(format!("{size} bytes encoded")))
+    }
+
+    fn too_large(&self, size: String) -> (Cause, ActivityError) {
+        (
             Cause::Conversion,
             ActivityError::non_retryable(
                 "ResultTooLarge",
                 format!(
-                    "{}: the result is {size} bytes encoded, which exceeds the {} MiB payload limit; return a reference (a URL, a key) instead of the data",
+                    "{}: the result is {size}, which exceeds the {} MiB payload limit; return a reference (a URL, a key) instead of the data",
                     self.who(),
                     MAX_RESULT_BYTES >> 20
                 ),
             ),
-        ))
+        )
     }
 
     /// Names the cause of a failed call, with the trap message, the WASM backtrace and the

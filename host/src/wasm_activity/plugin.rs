@@ -38,6 +38,8 @@ pub struct ActivityPlugin {
     pub(super) egress: Arc<Egress>,
     /// Where its `env_from_host` values come from.
     pub(super) secrets: Arc<Secrets>,
+    /// The host's bound on memory spent converting arguments.
+    pub(super) conversions: Arc<crate::convert::ConversionBudget>,
 }
 
 impl ActivityPlugin {
@@ -73,6 +75,7 @@ impl ActivityPlugin {
             pre,
             egress,
             secrets,
+            conversions: runtime.conversions().clone(),
         })
     }
 }

@@ -126,6 +126,18 @@ impl Hostile for Plugin {
         "x".repeat((mib as usize) << 20)
     }
 
+    fn log_flood(records: u32, kib: u32) -> u32 {
+        let record = "y".repeat((kib as usize) << 10);
+        for _ in 0..records {
+            log(Level::Info, &record);
+        }
+        records
+    }
+
+    fn many_bools(n: u32) -> Vec<bool> {
+        (0..n).map(|i| i % 2 == 0).collect()
+    }
+
     fn panic(message: String) {
         panic!("{message}")
     }
