@@ -46,10 +46,12 @@ protoc:
 build:
 	cargo build -p wasm-worker --bin wasm-worker
 
-## plugins: build every example plugin (Rust, C, Python, JavaScript) into dist/plugins/
+## plugins: build every example plugin (Rust, C, Python, JavaScript) into dist/plugins/ and
+## check each as the host would load it (`wasm-worker check`)
 PLUGINS_TARGET := $(HOME)/.cache/wasm-worker/plugins-target
 PLUGIN_TOOL := $(CARGO_TARGET_DIR)/debug/plugin-tool
-plugins: rust-plugins c-plugin python-plugin js-plugin
+plugins: rust-plugins c-plugin python-plugin js-plugin build
+	$(HOST) check $(PLUGINS_OUT)
 
 rust-plugins: rust-targets protoc
 	@mkdir -p $(PLUGINS_OUT)

@@ -7,7 +7,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 /// What the user asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Subcommand {
     /// Run the worker against the configured server (also the default with no subcommand).
     Run,
@@ -15,6 +15,13 @@ pub(crate) enum Subcommand {
     Dev,
     /// Print a running host's `/status`; `json` prints the document as it is.
     Status {
+        /// `--json`.
+        json: bool,
+    },
+    /// Load plugin files as the host would and print its verdict, offline.
+    Check {
+        /// Files and folders to check.
+        paths: Vec<PathBuf>,
         /// `--json`.
         json: bool,
     },
@@ -60,6 +67,23 @@ fn command() -> Command {
                         .action(ArgAction::SetTrue)
                         .help("Print the /status JSON document unchanged"),
                 ),
+        )
+        .subcommand(
+            Command::new("check")
+                .about("Load plugin files (or every *.wasm of a folder) exactly as the host would, without a server; exit 1 if the host would refuse any")
+                .arg(
+                    Arg::new("paths")
+                        .value_name("FILE|FOLDER")
+                        .num_args(1..)
+                        .required(true)
+                        .value_parser(clap::value_parser!(PathBuf)),
+                )
+                .arg(
+                    Arg::new("json")
+                        .long("json")
+                        .action(ArgAction::SetTrue)
+                        .help("Print the verdicts as JSON"),
+                ),
         );
     for spec in SPECS {
         let arg = Arg::new(spec.key)
@@ -97,6 +121,16 @@ where
         Some(("run", m)) => (Subcommand::Run, Some(m)),
         Some(("status", m)) => (
             Subcommand::Status {
+                json: m.get_flag("json"),
+            },
+            Some(m),
+        ),
+        Some(("check", m)) => (
+            Subcommand::Check {
+                paths: m
+                    .get_many::<PathBuf>("paths")
+                    .map(|p| p.cloned().collect())
+                    .unwrap_or_default(),
                 json: m.get_flag("json"),
             },
             Some(m),
@@ -163,6 +197,20 @@ mod tests {
         .expect("parse");
         assert_eq!(cli.config_file, Some(PathBuf::from("c.toml")));
         assert_eq!(cli.flags["task_queue"], "q");
+    }
+
+    #[test]
+    fn check_takes_files_and_folders_and_json() {
+        let cli = parse(["wasm-worker", "check", "a.wasm", "plugins/", "--json"]).expect("parse");
+        assert_eq!(
+            cli.command,
+            Subcommand::Check {
+                paths: vec![PathBuf::from("a.wasm"), PathBuf::from("plugins/")],
+                json: true
+            }
+        );
+        let e = parse(["wasm-worker", "check"]).expect_err("a file is required");
+        assert!(e.to_string().contains("FILE|FOLDER"), "{e}");
     }
 
     #[test]

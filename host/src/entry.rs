@@ -18,8 +18,14 @@ pub fn main() -> ExitCode {
             return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
         }
     };
-    if let Subcommand::Status { json } = cli.command {
-        return status_command(cli.flags, cli.config_file.as_deref(), json);
+    match cli.command {
+        Subcommand::Status { json } => {
+            return status_command(cli.flags, cli.config_file.as_deref(), json);
+        }
+        Subcommand::Check { paths, json } => {
+            return check_command(cli.flags, cli.config_file.as_deref(), &paths, json);
+        }
+        Subcommand::Run | Subcommand::Dev => {}
     }
     let resolved = Sources::new(
         cli.flags,
@@ -55,7 +61,9 @@ pub fn main() -> ExitCode {
         match cli.command {
             Subcommand::Run => crate::run(config, shutdown).await,
             Subcommand::Dev => crate::run_dev(config, dev, shutdown).await,
-            Subcommand::Status { .. } => unreachable!("handled before the worker starts"),
+            Subcommand::Status { .. } | Subcommand::Check { .. } => {
+                unreachable!("handled before the worker starts")
+            }
         }
     });
     match result {
@@ -67,6 +75,74 @@ pub fn main() -> ExitCode {
             tracing::error!("wasm-worker failed: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `wasm-worker check`: needs only the settings loading uses (compile cache, secrets file,
+/// grant policy, default versioning), not a server or a plugins folder. Exit 1 when the host
+/// would refuse any file, 2 for a configuration error.
+fn check_command(
+    flags: std::collections::HashMap<&'static str, String>,
+    config_file: Option<&std::path::Path>,
+    paths: &[std::path::PathBuf],
+    json: bool,
+) -> ExitCode {
+    // The worker's settings, with the plugins folder the first target's (it need not be the
+    // configured one, which need not exist where the command runs).
+    let mut flags = flags;
+    if let Some(first) = paths.first() {
+        let dir = if first.is_dir() {
+            first.clone()
+        } else {
+            first
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map_or_else(
+                    || std::path::PathBuf::from("."),
+                    std::path::Path::to_path_buf,
+                )
+        };
+        let dir = if dir.is_dir() {
+            dir
+        } else {
+            std::path::PathBuf::from(".")
+        };
+        flags.insert("plugins_dir", dir.display().to_string());
+    }
+    let config = match configured(
+        Sources::new(flags, |k| std::env::var(k).ok(), config_file)
+            .and_then(|src| Config::resolve(&src)),
+    ) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let runtime = match crate::host::plugin_runtime(
+        crate::engine::PoolSize {
+            activities: 4,
+            workflow_runs: 4,
+        },
+        &crate::metrics::HostMetrics::new(),
+        &config,
+    ) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("wasm-worker: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let reports = crate::check::check(&runtime, paths, config.default_versioning);
+    if json {
+        match serde_json::to_string_pretty(&reports) {
+            Ok(text) => println!("{text}"),
+            Err(e) => eprintln!("wasm-worker: {e}"),
+        }
+    } else {
+        print!("{}", crate::check::render(&reports));
+    }
+    if reports.iter().all(|r| r.ok) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 

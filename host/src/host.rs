@@ -58,12 +58,7 @@ impl Host {
             workflow_runs: self.config.max_cached_workflows,
         };
         let plugins = Arc::new(
-            crate::runtime::Runtime::new(pool, &metrics, self.config.compile_cache.as_deref())
-                .context("starting the WebAssembly runtime")?
-                .with_secrets(crate::runtime::secrets::Secrets::new(
-                    self.config.secrets_file.as_deref(),
-                )?)
-                .with_grants(grant_policy(&self.config))
+            plugin_runtime(pool, &metrics, &self.config)?
                 .with_conversion_budget(self.config.conversion_budget),
         );
         // Taken before loading: a file published while the first set loads and the worker
@@ -361,6 +356,23 @@ impl Supervisor {
             None => Ok(()),
         }
     }
+}
+
+/// The runtime plugins load into, as `c` configures it (compile cache, secrets, grants): the
+/// host's, and `wasm-worker check`'s, so both give the same verdict.
+pub(crate) fn plugin_runtime(
+    pool: crate::engine::PoolSize,
+    metrics: &HostMetrics,
+    c: &Config,
+) -> anyhow::Result<crate::runtime::Runtime> {
+    Ok(
+        crate::runtime::Runtime::new(pool, metrics, c.compile_cache.as_deref())
+            .context("starting the WebAssembly runtime")?
+            .with_secrets(crate::runtime::secrets::Secrets::new(
+                c.secrets_file.as_deref(),
+            )?)
+            .with_grants(grant_policy(c)),
+    )
 }
 
 /// The folders manifests may grant: never one holding the host's own config, secrets or TLS

@@ -34,6 +34,7 @@ pub mod allow_list;
 mod backlog;
 mod backoff;
 mod build_id;
+mod check;
 mod cli;
 pub mod compile_cache;
 pub mod config;

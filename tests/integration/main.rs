@@ -7,6 +7,7 @@
 #![allow(unreachable_pub)]
 
 mod activities;
+mod check;
 mod common;
 mod config_errors;
 mod conformance;

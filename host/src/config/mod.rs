@@ -6,11 +6,15 @@
 //! cross-checks the lot and returns the first problem with the flag, variable or file key to
 //! fix. Nothing else in the host reads the environment.
 
+mod listen;
 mod machine;
 mod parse;
 mod redacted;
 pub mod sources;
 pub mod spec;
+
+pub use listen::status_addr;
+use listen::shares_port;
 
 use sources::{Raw, Sources};
 use std::net::{IpAddr, SocketAddr};
@@ -368,31 +372,6 @@ impl DevConfig {
     }
 }
 
-/// Where a running host's `/status` answers, from the same settings that bound it
-/// (`--metrics-bind`, `--metrics-port`, `--status-bind`, `--status-port`): what
-/// `wasm-worker status` reads. A wildcard bind address is reached through loopback.
-pub fn status_addr(src: &Sources) -> Result<SocketAddr, ConfigError> {
-    let metrics_bind = parse::ip(&required(src, "metrics_bind")?)?;
-    let status_bind = parse::ip(&required(src, "status_bind")?)?;
-    let (ip, port) = if shares_port(metrics_bind, status_bind) {
-        (metrics_bind, parse::port(&required(src, "metrics_port")?)?)
-    } else {
-        (status_bind, parse::port(&required(src, "status_port")?)?)
-    };
-    let ip = match ip {
-        IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
-        IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
-        ip => ip,
-    };
-    Ok(SocketAddr::new(ip, port))
-}
-
-/// `/status` is served on the metrics port when the two binds agree, or when both are
-/// loopback (nothing more is exposed then); otherwise it needs a listener of its own.
-fn shares_port(metrics_bind: IpAddr, status_bind: IpAddr) -> bool {
-    metrics_bind == status_bind || (metrics_bind.is_loopback() && status_bind.is_loopback())
-}
-
 /// A setting that has a default in the table, so some layer always provides it.
 fn required(src: &Sources, key: &str) -> Result<Raw, ConfigError> {
     src.get(key)
@@ -415,3 +394,5 @@ fn check_dir(raw: &Raw, path: &Path) -> Result<(), ConfigError> {
 mod tests;
 #[cfg(test)]
 mod tests_bounds;
+#[cfg(test)]
+mod tests_security;

@@ -10,6 +10,12 @@ pub fn describe(ty: &Type) -> String {
     spell(ty, DEPTH)
 }
 
+/// The type as WIT would write it, however deeply nested (component types are finite, so
+/// this ends): for `wasm-worker check`, where an author wants the whole signature.
+pub fn describe_full(ty: &Type) -> String {
+    spell(ty, usize::MAX)
+}
+
 fn spell(ty: &Type, depth: usize) -> String {
     if depth == 0 {
         return "…".into();

@@ -27,7 +27,7 @@ pub mod payload;
 mod to_val;
 
 pub use budget::{ConversionBudget, json_size_at_least};
-pub use describe::describe;
+pub use describe::{describe, describe_full};
 pub use from_val::val_to_json;
 pub use to_val::json_to_val;
 

@@ -31,17 +31,27 @@ impl PluginSet {
     /// compiles and instantiates): call it from `spawn_blocking`, not from an async task. A type
     /// exported by two files is refused in both, each naming the other.
     pub fn load(runtime: &Runtime, dir: &Path, metrics: &HostMetrics) -> PluginSet {
-        let mut set = PluginSet::default();
-        let files = match wasm_files(dir) {
-            Ok(f) => f,
-            Err(e) => {
-                set.errors.push(LoadError {
+        match wasm_files(dir) {
+            Ok(files) => Self::load_files(runtime, dir, &files, metrics),
+            Err(e) => PluginSet {
+                errors: vec![LoadError {
                     file: dir.display().to_string(),
                     reason: Refusal::Unlistable(e),
-                });
-                return set;
-            }
-        };
+                }],
+                ..PluginSet::default()
+            },
+        }
+    }
+
+    /// [`Self::load`] for the given files of `dir` only (what `wasm-worker check` asks about),
+    /// with the same cross-file checks among them.
+    pub fn load_files(
+        runtime: &Runtime,
+        dir: &Path,
+        files: &[PathBuf],
+        metrics: &HostMetrics,
+    ) -> PluginSet {
+        let mut set = PluginSet::default();
         let loaded: Vec<(String, std::time::Instant, Result<Loaded, Refusal>)> = files
             .iter()
             .map(|path| {

@@ -14,23 +14,23 @@ pub(crate) mod machine;
 mod publish;
 mod ramp;
 pub(crate) mod report;
+mod server;
 
 use crate::activity::ActivityRegistry;
 use crate::config::Config;
-use crate::deployment::{self, Outcome};
+use crate::deployment;
 use crate::generation::{Generation, Prepared};
 use crate::metrics::HostMetrics;
 use crate::plugins::PluginSet;
 use crate::runtime::Runtime;
 use crate::status::{GenerationState, GenerationStatus, StatusBoard};
-use events::{Action, Change, Event, Now};
+use events::{Action, Event, Now};
 use machine::Machine;
 use report::{Phases, Report, StopReason};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use temporalio_client::Connection;
-use temporalio_common::protos::temporal::api::enums::v1::VersionDrainageStatus;
 use temporalio_sdk_core::CoreRuntime;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -78,9 +78,6 @@ struct Timing {
 /// How many stopped generations `/status` remembers.
 const KEEP_DRAINED: usize = 5;
 
-/// Longest wait for the server's drainage answer: a slow server must not stall the
-/// supervisor (and with it reloads and shutdown).
-const DRAIN_CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl Rollout {
     /// Starts the first generation and makes it current; `refused` are the files of the first
@@ -221,9 +218,9 @@ impl Rollout {
     async fn perform(&mut self, env: &Env<'_>, action: Action) -> anyhow::Result<Option<Event>> {
         Ok(match action {
             Action::Start { build_id } => Some(self.start_generation(env, build_id).await),
-            Action::Route(change) => Some(route(env, change).await),
+            Action::Route(change) => Some(server::route(env, change).await),
             Action::CheckDrained { build_id } => {
-                let drained = drained(env, &build_id).await;
+                let drained = server::drained(env, &build_id).await;
                 Some(Event::DrainReport { build_id, drained })
             }
             Action::Stop { build_id, why } => {
@@ -360,53 +357,5 @@ impl Rollout {
                 });
             }
         }));
-    }
-}
-
-fn deployment_of<'a>(env: &Env<'a>) -> deployment::Deployment<'a> {
-    deployment::Deployment {
-        connection: env.connection,
-        namespace: &env.config.namespace,
-        name: &env.config.deployment_name,
-        task_queue: &env.config.task_queue,
-    }
-}
-
-/// Performs a routing change; the server's answer as an event.
-async fn route(env: &Env<'_>, change: Change) -> Event {
-    let d = deployment_of(env);
-    let answer = match &change {
-        Change::Current { build_id } => deployment::make_current(d, build_id, env.stop).await,
-        Change::Ramp { build_id, percent } => {
-            deployment::set_ramping(d, Some((build_id, *percent)), env.stop).await
-        }
-        Change::Unramp => deployment::set_ramping(d, None, env.stop).await,
-    };
-    match answer {
-        Ok(Outcome::Accepted) => Event::Accepted,
-        Ok(Outcome::Unsupported(reason)) => Event::Unsupported { reason },
-        Err(e) => Event::RoutingFailed {
-            error: format!("{e:#}"),
-        },
-    }
-}
-
-/// Whether the server reports `build_id`'s version drained (no open pinned workflows).
-async fn drained(env: &Env<'_>, build_id: &str) -> bool {
-    let call = deployment::describe_version(deployment_of(env), build_id);
-    let Ok(answer) = tokio::time::timeout(DRAIN_CHECK_TIMEOUT, call).await else {
-        tracing::debug!(%build_id, "describing a draining version timed out");
-        return false;
-    };
-    match answer {
-        Ok(info) => {
-            let status = info.and_then(|i| i.drainage_info).map(|d| d.status());
-            tracing::debug!(%build_id, ?status, "drainage of a replaced version");
-            status == Some(VersionDrainageStatus::Drained)
-        }
-        Err(status) => {
-            tracing::debug!(%build_id, error = %status, "describing a draining version failed");
-            false
-        }
     }
 }

@@ -189,3 +189,14 @@ impl Runtime {
         &self.workflow_linker
     }
 }
+
+/// The names a component imports (`wasi:http/outgoing-handler@0.2.6`, …), sorted.
+pub fn import_names(component: &wasmtime::component::Component, engine: &Engine) -> Vec<String> {
+    let mut names: Vec<String> = component
+        .component_type()
+        .imports(engine)
+        .map(|(name, _)| name.to_string())
+        .collect();
+    names.sort();
+    names
+}

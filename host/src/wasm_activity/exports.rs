@@ -31,15 +31,24 @@ pub struct ExportedFunction {
 impl ExportedFunction {
     /// `greet-activity(name: string) -> string`.
     pub fn signature(&self) -> String {
+        self.spelled(describe)
+    }
+
+    /// [`Self::signature`] with nested types spelled out in full.
+    pub fn full_signature(&self) -> String {
+        self.spelled(crate::convert::describe_full)
+    }
+
+    fn spelled(&self, spell: fn(&Type) -> String) -> String {
         let params: Vec<String> = self
             .params
             .iter()
-            .map(|(n, t)| format!("{n}: {}", describe(t)))
+            .map(|(n, t)| format!("{n}: {}", spell(t)))
             .collect();
         let result = self
             .result
             .as_ref()
-            .map_or(String::new(), |t| format!(" -> {}", describe(t)));
+            .map_or(String::new(), |t| format!(" -> {}", spell(t)));
         format!("{}({}){result}", self.name, params.join(", "))
     }
 }

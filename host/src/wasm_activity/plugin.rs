@@ -43,6 +43,11 @@ pub struct ActivityPlugin {
 }
 
 impl ActivityPlugin {
+    /// What the component imports (interface names), for `wasm-worker check`.
+    pub fn imports(&self) -> Vec<String> {
+        crate::runtime::import_names(self.pre.component(), self.pre.engine())
+    }
+
     /// Links `component`, whose exports were read as `functions`.
     pub fn new(
         runtime: &Runtime,

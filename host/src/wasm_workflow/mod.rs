@@ -4,6 +4,7 @@
 //! workflow types with one instance per cached run ([`run`]).
 
 mod budget;
+mod failure;
 mod plugin;
 mod protocol;
 mod run;

@@ -78,6 +78,12 @@ impl WorkflowPlugin {
             .unwrap_or(default)
     }
 
+    /// What the component imports (interface names), for `wasm-worker check`.
+    pub fn imports(&self) -> Vec<String> {
+        let pre = self.pre.instance_pre();
+        crate::runtime::import_names(pre.component(), pre.engine())
+    }
+
     /// Links `component` and asks it which workflows it exports.
     pub fn new(
         runtime: &Runtime,

@@ -31,36 +31,10 @@ use temporalio_common::protos::temporal::api::failure::v1::Failure;
 use wasmtime::Store;
 use wasmtime::component::ResourceAny;
 
+pub(super) use super::failure::{Failed, TaskFailure};
+
 /// The main routine's fixed id in the ABI.
 const MAIN_ROUTINE_ID: u64 = 0;
-
-/// Why a workflow task failed, for the metric label.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum TaskFailure {
-    /// The guest trapped (panic, unreachable, memory limit, exit).
-    Trap,
-    /// The guest did not finish the activation within the budget (a loop?).
-    Deadline,
-    /// The guest reported a task failure, or broke the protocol.
-    Guest,
-}
-
-impl TaskFailure {
-    /// Metric label.
-    pub(super) fn label(self) -> &'static str {
-        match self {
-            TaskFailure::Trap => "trap",
-            TaskFailure::Deadline => "deadline",
-            TaskFailure::Guest => "guest",
-        }
-    }
-}
-
-/// A failed activation: the completion to send, and whether the instance is still usable.
-pub(super) struct Failed {
-    pub(super) completion: WorkflowActivationCompletion,
-    pub(super) cause: TaskFailure,
-}
 
 /// A cached run.
 pub(super) struct Run {
