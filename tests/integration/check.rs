@@ -130,12 +130,7 @@ async fn refusals_are_the_hosts_own_sentences() {
         Duration::from_secs(30),
         "the refused files on /status",
         || async move {
-            let s = crate::hot_swap::status(addr).await;
-            let errors: Vec<String> = s["last_load_error"]["errors"]
-                .as_array()?
-                .iter()
-                .filter_map(|e| e.as_str().map(str::to_string))
-                .collect();
+            let errors = crate::hot_swap::load_errors(addr).await;
             (!errors.is_empty()).then_some(errors)
         },
     )

@@ -417,12 +417,7 @@ async fn a_fifo_or_folder_named_like_a_plugin_is_refused_without_blocking_the_lo
         Duration::from_secs(30),
         "both refusals on /status",
         || async move {
-            let s = crate::hot_swap::status(addr).await;
-            let errors: Vec<String> = s["last_load_error"]["errors"]
-                .as_array()?
-                .iter()
-                .filter_map(|e| e.as_str().map(str::to_string))
-                .collect();
+            let errors = crate::hot_swap::load_errors(addr).await;
             (errors.len() == 2).then_some(errors)
         },
     )

@@ -23,6 +23,19 @@ pub async fn status(addr: SocketAddr) -> Value {
     serde_json::from_str(&body).expect("/status is JSON")
 }
 
+/// The refusals of the last load on `/status` (empty when the last load was clean).
+pub async fn load_errors(addr: SocketAddr) -> Vec<String> {
+    status(addr).await["last_load_error"]["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .filter_map(|e| e.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Build IDs by state: (current, draining).
 async fn generations(addr: SocketAddr) -> (String, Vec<String>) {
     let s = status(addr).await;

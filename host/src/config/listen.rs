@@ -28,4 +28,3 @@ pub fn status_addr(src: &Sources) -> Result<SocketAddr, ConfigError> {
 pub(super) fn shares_port(metrics_bind: IpAddr, status_bind: IpAddr) -> bool {
     metrics_bind == status_bind || (metrics_bind.is_loopback() && status_bind.is_loopback())
 }
-

@@ -13,8 +13,8 @@ mod redacted;
 pub mod sources;
 pub mod spec;
 
-pub use listen::status_addr;
 use listen::shares_port;
+pub use listen::status_addr;
 
 use sources::{Raw, Sources};
 use std::net::{IpAddr, SocketAddr};

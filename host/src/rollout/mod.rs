@@ -78,7 +78,6 @@ struct Timing {
 /// How many stopped generations `/status` remembers.
 const KEEP_DRAINED: usize = 5;
 
-
 impl Rollout {
     /// Starts the first generation and makes it current; `refused` are the files of the first
     /// load that did not load (on `/status` until a clean reload).
