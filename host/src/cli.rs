@@ -18,6 +18,16 @@ pub(crate) enum Subcommand {
         /// `--json`.
         json: bool,
     },
+    /// Write the WIT contracts into a folder.
+    Wit {
+        /// Where (a plugin's `wit/deps`).
+        dir: PathBuf,
+    },
+    /// Print a shell completion script.
+    Completions {
+        /// For which shell.
+        shell: clap_complete::Shell,
+    },
     /// Load plugin files as the host would and print its verdict, offline.
     Check {
         /// Files and folders to check.
@@ -69,6 +79,26 @@ fn command() -> Command {
                 ),
         )
         .subcommand(
+            Command::new("wit")
+                .about("Write the WIT contracts (wasm-worker:plugin, temporal:workflow-runtime) this host speaks into DIR, as a plugin's wit/deps wants them")
+                .arg(
+                    Arg::new("dir")
+                        .value_name("DIR")
+                        .default_value("wit/deps")
+                        .value_parser(clap::value_parser!(PathBuf)),
+                ),
+        )
+        .subcommand(
+            Command::new("completions")
+                .about("Print a completion script: wasm-worker completions bash > /etc/bash_completion.d/wasm-worker")
+                .arg(
+                    Arg::new("shell")
+                        .value_name("SHELL")
+                        .required(true)
+                        .value_parser(clap::value_parser!(clap_complete::Shell)),
+                ),
+        )
+        .subcommand(
             Command::new("check")
                 .about("Load plugin files (or every *.wasm of a folder) exactly as the host would, without a server; exit 1 if the host would refuse any")
                 .arg(
@@ -108,6 +138,13 @@ fn command() -> Command {
     root
 }
 
+/// The completion script for `shell`, covering every subcommand and setting.
+pub(crate) fn completions(shell: clap_complete::Shell) -> String {
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut command(), "wasm-worker", &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Parses `args` (including the program name). Errors are clap's, printed by the caller with
 /// exit code 2 for usage errors.
 pub(crate) fn parse<I, T>(args: I) -> Result<Cli, clap::Error>
@@ -122,6 +159,23 @@ where
         Some(("status", m)) => (
             Subcommand::Status {
                 json: m.get_flag("json"),
+            },
+            Some(m),
+        ),
+        Some(("wit", m)) => (
+            Subcommand::Wit {
+                dir: m
+                    .get_one::<PathBuf>("dir")
+                    .cloned()
+                    .unwrap_or_else(|| PathBuf::from("wit/deps")),
+            },
+            Some(m),
+        ),
+        Some(("completions", m)) => (
+            Subcommand::Completions {
+                shell: *m
+                    .get_one::<clap_complete::Shell>("shell")
+                    .expect("required by clap"),
             },
             Some(m),
         ),
@@ -211,6 +265,33 @@ mod tests {
         );
         let e = parse(["wasm-worker", "check"]).expect_err("a file is required");
         assert!(e.to_string().contains("FILE|FOLDER"), "{e}");
+    }
+
+    #[test]
+    fn completions_cover_subcommands_and_settings() {
+        for shell in [
+            clap_complete::Shell::Bash,
+            clap_complete::Shell::Zsh,
+            clap_complete::Shell::Fish,
+        ] {
+            let script = completions(shell);
+            assert!(script.contains("check"), "{shell}");
+            assert!(script.contains("status-bind"), "{shell}");
+        }
+        let cli = parse(["wasm-worker", "completions", "zsh"]).expect("parse");
+        assert_eq!(
+            cli.command,
+            Subcommand::Completions {
+                shell: clap_complete::Shell::Zsh
+            }
+        );
+        let cli = parse(["wasm-worker", "wit"]).expect("parse");
+        assert_eq!(
+            cli.command,
+            Subcommand::Wit {
+                dir: PathBuf::from("wit/deps")
+            }
+        );
     }
 
     #[test]

@@ -25,6 +25,24 @@ pub fn main() -> ExitCode {
         Subcommand::Check { paths, json } => {
             return check_command(cli.flags, cli.config_file.as_deref(), &paths, json);
         }
+        Subcommand::Wit { dir } => {
+            return match crate::contract::write(&dir) {
+                Ok(written) => {
+                    for line in written {
+                        println!("wrote {line}");
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("wasm-worker: cannot write into {}: {e}", dir.display());
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        Subcommand::Completions { shell } => {
+            print!("{}", cli::completions(shell));
+            return ExitCode::SUCCESS;
+        }
         Subcommand::Run | Subcommand::Dev => {}
     }
     let resolved = Sources::new(
@@ -61,7 +79,10 @@ pub fn main() -> ExitCode {
         match cli.command {
             Subcommand::Run => crate::run(config, shutdown).await,
             Subcommand::Dev => crate::run_dev(config, dev, shutdown).await,
-            Subcommand::Status { .. } | Subcommand::Check { .. } => {
+            Subcommand::Status { .. }
+            | Subcommand::Check { .. }
+            | Subcommand::Wit { .. }
+            | Subcommand::Completions { .. } => {
                 unreachable!("handled before the worker starts")
             }
         }

@@ -39,6 +39,7 @@ mod cli;
 pub mod compile_cache;
 pub mod config;
 mod connect;
+mod contract;
 pub mod convert;
 mod deployment;
 mod dev;
