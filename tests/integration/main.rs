@@ -12,6 +12,7 @@ mod common;
 mod config_errors;
 mod conformance;
 mod connect;
+mod dashboard;
 mod dev_mode;
 mod examples;
 mod fuzz;
