@@ -277,16 +277,6 @@ async fn a_deleted_plugins_folder_keeps_the_old_set_serving() {
     host.stop().await.expect("stop");
 }
 
-/// Resident memory of `pid`, from `/proc`.
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .expect("VmRSS")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_hosts_memory_returns_to_its_baseline_after_hostile_calls() {
     // The real binary, so its RSS is its own.
@@ -324,7 +314,7 @@ async fn the_hosts_memory_returns_to_its_baseline_after_hostile_calls() {
         let _ = run(&queue, Call::new("big_result", &queue).json(json!(8))).await;
         let _ = run(&queue, Call::new("greet_activity", &queue).json(json!("w"))).await;
     }
-    let baseline = rss_kib(pid);
+    let baseline = common::proc_status_kib(pid, "VmRSS");
     for _ in 0..5 {
         let out = run(&queue, Call::new("hog_memory", &queue)).await;
         assert_eq!(out.failure().error_type, "MemoryLimitExceeded");
@@ -333,7 +323,7 @@ async fn the_hosts_memory_returns_to_its_baseline_after_hostile_calls() {
         let out = run(&queue, Call::new("recurse", &queue).json(json!(10_000_000))).await;
         assert_eq!(out.failure().error_type, "Trap");
     }
-    let after = rss_kib(pid);
+    let after = common::proc_status_kib(pid, "VmRSS");
     // Five memory bombs of 128 MiB each would show as hundreds of MiB if kept.
     assert!(
         after < baseline + 48 * 1024,

@@ -82,17 +82,6 @@ async fn a_result_far_larger_as_json_is_refused_before_it_is_built() {
     host.stop().await.expect("stop");
 }
 
-/// Peak resident memory of `pid` so far, from `/proc`.
-fn peak_rss_mib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-        .expect("VmHWM")
-        / 1024
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_large_arguments_share_one_conversion_budget() {
     let plugins = tempfile::tempdir().expect("tempdir");
@@ -123,14 +112,14 @@ async fn concurrent_large_arguments_share_one_conversion_budget() {
     let call = || Call::new("echo_bytes", &queue).arg("binary/plain", &data);
     let warm = run(&queue, call()).await;
     assert!(warm.failure.is_none(), "{:?}", warm.failure);
-    let before = peak_rss_mib(pid);
+    let before = common::proc_status_kib(pid, "VmHWM") / 1024;
     // 32 calls at once, ~42 MB each in conversion: unbounded they overlapped to +300 MiB
     // here; a 48 MiB budget converts one at a time.
     let outcomes = futures::future::join_all((0..32).map(|_| run(&queue, call()))).await;
     for out in &outcomes {
         assert!(out.failure.is_none(), "{:?}", out.failure);
     }
-    let peak = peak_rss_mib(pid);
+    let peak = common::proc_status_kib(pid, "VmHWM") / 1024;
     eprintln!("peak RSS {peak} MiB, before the burst {before} MiB");
     assert!(
         peak < before + 160,

@@ -218,3 +218,13 @@ pub async fn plugin_host_with(
     wait_ready(host.metrics_addr()).await;
     (host, queue, plugins)
 }
+
+/// A `kB` field of `/proc/PID/status` (`VmRSS`: resident memory now, `VmHWM`: its peak).
+pub fn proc_status_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("{field} in /proc/{pid}/status"))
+}
