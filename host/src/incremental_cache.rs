@@ -9,7 +9,7 @@
 //!
 //! One file per entry, named by the SHA-256 of Cranelift's key, under
 //! `<compile cache>/incremental/`; written by rename, so a crash leaves no half entry;
-//! pruned least-recently-written to [`MAX_BYTES`] when the host starts.
+//! pruned least-recently-written to [`MAX_BYTES`] after each compile that used it.
 
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
@@ -140,5 +140,32 @@ mod tests {
         store.prune(1500);
         assert!(store.get(b"k1").is_none(), "the older entry goes first");
         assert!(store.get(b"k2").is_some());
+    }
+
+    #[test]
+    fn a_changed_module_reuses_the_functions_that_did_not_change() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = std::sync::Arc::new(DiskCacheStore::open(dir.path()).expect("open"));
+        let pool = crate::engine::PoolSize {
+            activities: 2,
+            workflow_runs: 2,
+        };
+        let engine = crate::engine::plugin_engine(pool, Some(store.clone())).expect("engine");
+        let module = |answer: i32| {
+            format!(
+                r#"(module
+                    (func (export "same") (param i32) (result i32)
+                        local.get 0 i32.const 7 i32.mul i32.const 3 i32.add)
+                    (func (export "edited") (result i32) i32.const {answer}))"#
+            )
+        };
+        wasmtime::Module::new(&engine, module(1)).expect("first build");
+        let (hits, _, written) = store.take_counts();
+        assert_eq!(hits, 0, "nothing to reuse on an empty cache");
+        assert!(written >= 2, "both functions stored, got {written}");
+        wasmtime::Module::new(&engine, module(2)).expect("edited build");
+        let (hits, misses, _) = store.take_counts();
+        assert!(hits >= 1, "the unchanged function comes from the cache");
+        assert!(misses >= 1, "the edited one is compiled");
     }
 }
