@@ -34,10 +34,13 @@ fn main() {
         println!("load: a benchmark; run it with `cargo bench -p wasm-worker --bench load`");
         return;
     }
-    let engine = plugin_engine(PoolSize {
-        activities: 4,
-        workflow_runs: 4,
-    })
+    let engine = plugin_engine(
+        PoolSize {
+            activities: 4,
+            workflow_runs: 4,
+        },
+        None,
+    )
     .expect("engine");
     let cache_dir = tempfile::tempdir().expect("tempdir");
     let cache = CompileCache::open(cache_dir.path(), &engine).expect("cache");

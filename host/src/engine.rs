@@ -25,9 +25,16 @@ pub struct PoolSize {
     pub workflow_runs: usize,
 }
 
-/// The engine for all plugins.
-pub fn plugin_engine(pool: PoolSize) -> wasmtime::Result<Engine> {
+/// The engine for all plugins; `incremental` keeps Cranelift's per-function results, so a
+/// changed component recompiles only the functions that changed.
+pub fn plugin_engine(
+    pool: PoolSize,
+    incremental: Option<std::sync::Arc<dyn wasmtime::CacheStore>>,
+) -> wasmtime::Result<Engine> {
     let mut config = Config::new();
+    if let Some(store) = incremental {
+        config.enable_incremental_compilation(store)?;
+    }
     config.wasm_component_model(true);
     // Calls are futures (`call_async`): a guest that loops still yields at every epoch tick,
     // so the tokio task that runs it can be cancelled or timed out.

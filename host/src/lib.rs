@@ -49,6 +49,7 @@ mod generation;
 mod health;
 mod host;
 mod http;
+pub mod incremental_cache;
 pub mod logging;
 pub mod manifest;
 pub mod metrics;

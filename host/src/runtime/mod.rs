@@ -16,6 +16,7 @@ pub mod workflow_host;
 
 use crate::compile_cache::{CompileCache, Source};
 use crate::engine::{PoolSize, plugin_engine};
+use crate::incremental_cache::DiskCacheStore;
 use crate::metrics::HostMetrics;
 use activity_host::ActivityState;
 use secrets::Secrets;
@@ -44,6 +45,8 @@ pub struct Runtime {
     secrets: Arc<Secrets>,
     /// What folders manifests may grant.
     grants: crate::manifest::GrantPolicy,
+    /// Cranelift's per-function cache, when the compile cache is on.
+    incremental: Option<Arc<DiskCacheStore>>,
     /// Memory all activity attempts may spend converting arguments at once.
     conversions: Arc<crate::convert::ConversionBudget>,
     _ticker: EpochTicker,
@@ -59,7 +62,20 @@ impl Runtime {
         metrics: &HostMetrics,
         cache_dir: Option<&Path>,
     ) -> anyhow::Result<Self> {
-        let engine = plugin_engine(pool)?;
+        // Cranelift's per-function cache lives beside the compile cache (and is off with it).
+        let incremental = cache_dir.and_then(|dir| {
+            let dir = dir.join("incremental");
+            DiskCacheStore::open(&dir)
+                .inspect_err(|e| tracing::warn!(dir = %dir.display(), error = %e, "incremental compilation cache unavailable"))
+                .ok()
+                .map(Arc::new)
+        });
+        let engine = plugin_engine(
+            pool,
+            incremental
+                .clone()
+                .map(|s| s as Arc<dyn wasmtime::CacheStore>),
+        )?;
         let activity_linker = activity_host::linker(&engine)?;
         let workflow_linker = workflow_host::linker(&engine)?;
         let ticker = EpochTicker::start(&engine)?;
@@ -83,6 +99,7 @@ impl Runtime {
             workflow_linker,
             secrets: Arc::new(Secrets::default()),
             grants: crate::manifest::GrantPolicy::default(),
+            incremental,
             conversions: Arc::new(crate::convert::ConversionBudget::new(512 << 20)),
             _ticker: ticker,
         })
@@ -129,6 +146,16 @@ impl Runtime {
                 let c = Component::new(&self.engine, bytes)?;
                 if let Some(disk) = &self.disk {
                     disk.store(digest, &c);
+                }
+                if let Some(store) = &self.incremental {
+                    let (reused, compiled, _) = store.take_counts();
+                    tracing::info!(
+                        digest = &digest[..digest.len().min(12)],
+                        functions_reused = reused,
+                        functions_compiled = compiled,
+                        "compiled (Cranelift's function cache)"
+                    );
+                    store.prune(crate::incremental_cache::MAX_BYTES);
                 }
                 (c, Source::Compiled)
             }
