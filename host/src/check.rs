@@ -143,7 +143,7 @@ fn reports_of(
             .map(|f| Activity {
                 activity_type: f.activity_type.clone(),
                 interface: f.interface.clone(),
-                signature: f.full_signature(),
+                signature: f.signature(),
             })
             .collect();
         out.push(ok(

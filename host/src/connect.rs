@@ -4,7 +4,7 @@
 //! own and tonic re-establishes the channel when the server comes back, so a server that goes
 //! away later is survived without a restart.
 
-use crate::config::Config;
+use crate::config::{Config, Pem};
 use crate::metrics::HostMetrics;
 use anyhow::Context as _;
 use rand::Rng as _;
@@ -57,10 +57,11 @@ pub(crate) fn options(config: &Config) -> anyhow::Result<ConnectionOptions> {
     let tls = match &config.tls {
         None => None,
         Some(t) => {
-            let read = |p: &std::path::Path| {
-                std::fs::read(p).with_context(|| format!("reading TLS file {}", p.display()))
+            let read = |pem: &Pem| {
+                pem.read()
+                    .with_context(|| format!("reading TLS certificate or key {pem:?}"))
             };
-            let client_tls_options = match (&t.client_cert_path, &t.client_key_path) {
+            let client_tls_options = match (&t.client_cert, &t.client_key) {
                 (Some(c), Some(k)) => Some(
                     ClientTlsOptions::builder()
                         .client_cert(read(c)?)
@@ -70,16 +71,19 @@ pub(crate) fn options(config: &Config) -> anyhow::Result<ConnectionOptions> {
                 _ => None,
             };
             let mut opts = TlsOptions::default();
-            opts.server_root_ca_cert = t.server_ca_cert_path.as_deref().map(read).transpose()?;
+            opts.server_root_ca_cert = t.server_ca_cert.as_ref().map(read).transpose()?;
             opts.domain.clone_from(&t.server_name);
             opts.client_tls_options = client_tls_options;
             Some(opts)
         }
     };
+    let headers =
+        (!config.grpc_meta.is_empty()).then(|| config.grpc_meta.clone().into_iter().collect());
     Ok(ConnectionOptions::new(config.address.clone())
         .identity(identity())
         .maybe_tls_options(tls)
         .maybe_api_key(config.api_key.clone())
+        .maybe_headers(headers)
         .connect_timeout(ATTEMPT_TIMEOUT)
         .build())
 }

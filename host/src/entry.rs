@@ -45,11 +45,17 @@ pub fn main() -> ExitCode {
         }
         Subcommand::Run | Subcommand::Dev => {}
     }
+    // The whole environment, for Temporal's profile layer (the default file's location and the
+    // `TEMPORAL_GRPC_META_*` family); variables that are not UTF-8 cannot be settings.
+    let environment: std::collections::HashMap<String, String> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect();
     let resolved = Sources::new(
         cli.flags,
         |k| std::env::var(k).ok(),
         cli.config_file.as_deref(),
     )
+    .and_then(|src| src.with_temporal_profile(&environment))
     .and_then(|src| Ok((Config::resolve(&src)?, DevConfig::resolve(&src)?)));
     let (config, dev) = match configured(resolved) {
         Ok(c) => c,

@@ -19,6 +19,7 @@ use crate::rollout::{Env, Rollout};
 use crate::status::StatusBoard;
 use anyhow::Context as _;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use temporalio_common::telemetry::{
@@ -382,8 +383,9 @@ fn grant_policy(c: &Config) -> crate::manifest::GrantPolicy {
     let protected = [
         c.config_file.clone(),
         c.secrets_file.clone(),
-        tls.and_then(|t| t.client_key_path.clone()),
-        tls.and_then(|t| t.client_cert_path.clone()),
+        c.temporal_config_file.clone(),
+        tls.and_then(|t| t.client_key.as_ref()?.path().map(Path::to_path_buf)),
+        tls.and_then(|t| t.client_cert.as_ref()?.path().map(Path::to_path_buf)),
     ]
     .into_iter()
     .flatten()

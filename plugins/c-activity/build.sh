@@ -15,5 +15,7 @@ clang --target=wasm32-wasi -mexec-model=reactor -O2 -Wall -Wextra -Werror \
   -Wno-unused-parameter \
   -o "$build/c_activity.core.wasm" \
   "$here/src/checksums.c" "$here/bindings/c_activity.c" "$here/bindings/c_activity_component_type.o"
+# component-new writes OUT.partial and renames it over OUT only once the component is whole:
+# a failed build exits non-zero (set -e) and leaves OUT as it was.
 "$tool" component-new "$build/c_activity.core.wasm" "$out"
 echo "built $out ($(stat -c %s "$out") bytes)" >&2

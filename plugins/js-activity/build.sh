@@ -13,10 +13,15 @@ out="${1:-$here/js_activity.wasm}"
 
 for tool in node npm; do
     if ! command -v "$tool" >/dev/null; then
-        echo "build.sh: $tool not found; install Node.js 20+ (Debian: scripts/apt-install.sh nodejs npm)" >&2
+        echo "build.sh: $tool not found; install Node.js 20+ (Debian 13: scripts/apt-install.sh nodejs npm; Debian 12's nodejs is 18: use NodeSource's repository)" >&2
         exit 1
     fi
 done
+major="$(node -p 'process.versions.node.split(".")[0]')"
+if [ "$major" -lt 20 ]; then
+    echo "build.sh: componentize-js needs Node.js 20 or later, found $(node --version)" >&2
+    exit 1
+fi
 
 # The stamp holds the hash of the lockfile node_modules was installed from. It lives inside
 # node_modules, so deleting that folder also forgets the stamp.

@@ -34,15 +34,22 @@ fi
 # and bundles them with app.py and the Python standard library, so nothing generated is kept.
 # It runs the app once at build time (pre-initialisation), and that Python writes __pycache__
 # beside the sources: build from a scratch copy so the plugin folder stays clean.
+#
+# The component is written to a temporary name beside OUTPUT (not ending in .wasm, so a host
+# watching that folder ignores it) and renamed over OUTPUT only when the build succeeded: a
+# failed build exits non-zero and leaves no half-written file, and `build.sh && mv …` then
+# publishes nothing.
 src=$(mktemp -d)
-trap 'rm -rf "$src"' EXIT
-cp "$here"/*.py "$src/"
 mkdir -p "$(dirname "$out")"
+partial="$out.$$.partial"
+trap 'rm -rf "$src" "$partial"' EXIT
+cp "$here"/*.py "$src/"
 "$venv/bin/componentize-py" --quiet \
   --wit-path "$here/wit" \
   --world python-activity \
   componentize \
   --python-path "$src" \
-  --output "$out" \
+  --output "$partial" \
   app
+mv -f "$partial" "$out"
 echo "built $out ($(wc -c <"$out") bytes)" >&2

@@ -108,6 +108,9 @@ async fn every_wit_type_round_trips() {
     )
     .await;
     assert_eq!(out.json(), json!(42));
+    // A trailing option<…> parameter may be left out: it arrives as none.
+    let out = run(&queue, Call::new("echo_option", &queue)).await;
+    assert_eq!(out.json(), json!(null), "{}", out.error());
 
     // A function's own result<_, E>: err becomes an activity failure carrying E.
     let out = run(

@@ -170,31 +170,6 @@ async fn answer<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
 /// The feed `/items.json` serves: four items, one without an id, one id repeated.
 const ITEMS: &str = r#"{"items":[{"id":1,"title":"a"},{"id":2,"title":"b"},{"id":2,"title":"b again"},{"title":"no id"}]}"#;
 
-/// A test CA (PEM) and a server configuration for `localhost` and 127.0.0.1 signed by it.
-fn test_ca() -> (String, Arc<rustls::ServerConfig>) {
-    let ca_key = rcgen::KeyPair::generate().expect("ca key");
-    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).expect("ca params");
-    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca.distinguished_name
-        .push(rcgen::DnType::CommonName, "wasm-worker test CA");
-    let ca_cert = ca.self_signed(&ca_key).expect("ca cert");
-    let leaf_key = rcgen::KeyPair::generate().expect("leaf key");
-    let leaf =
-        rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
-            .expect("leaf params")
-            .signed_by(&leaf_key, &ca_cert, &ca_key)
-            .expect("leaf cert");
-    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into());
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_no_client_auth()
-        .with_single_cert(vec![leaf.der().clone()], key)
-        .expect("server config");
-    (ca_cert.pem(), Arc::new(config))
-}
-
 pub fn metric_line(metrics: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     metrics.lines().find_map(|l| {
         let rest = l.strip_prefix(name)?.strip_prefix('{')?;
@@ -210,7 +185,7 @@ pub fn metric_line(metrics: &str, name: &str, labels: &[(&str, &str)]) -> Option
 async fn granted_http_and_https_reach_their_hosts_and_nothing_else() {
     let (bystander, bystander_seen) = serve(None, None).await;
     let (plain, plain_seen) = serve(None, Some(bystander)).await;
-    let (ca_pem, tls_config) = test_ca();
+    let (ca_pem, tls_config) = crate::common::tls::test_ca();
     let (secure, _) = serve(Some(tls_config), None).await;
     let manifest = format!(
         "allowed_outbound_hosts = [\"http://127.0.0.1:{}\", \"https://localhost:{}\"]\nca_files = [\"test-ca.pem\"]\n",
@@ -323,7 +298,7 @@ async fn granted_http_and_https_reach_their_hosts_and_nothing_else() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn limits_bound_size_time_and_concurrency_and_trust_is_per_plugin() {
     let (plain, plain_seen) = serve(None, None).await;
-    let (_, tls_config) = test_ca();
+    let (_, tls_config) = crate::common::tls::test_ca();
     let (secure, _) = serve(Some(tls_config), None).await;
     let manifest = format!(
         "allowed_outbound_hosts = [\"http://127.0.0.1:{}\", \"https://localhost:{}\"]\n\
@@ -523,7 +498,7 @@ async fn secrets_come_from_the_host_and_a_missing_one_refuses_its_plugin() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ingestion_example_fetches_validates_and_digests_a_feed_over_https() {
-    let (ca_pem, tls_config) = test_ca();
+    let (ca_pem, tls_config) = crate::common::tls::test_ca();
     let (secure, _) = serve(Some(tls_config), None).await;
     let secrets = tempfile::NamedTempFile::new().expect("secrets file");
     std::fs::write(secrets.path(), "FEED_TOKEN=tok-123\n").expect("write");
@@ -583,7 +558,7 @@ async fn feed_host(
     SocketAddr,
 ) {
     let (plain, _) = serve(None, None).await;
-    let (ca_pem, tls_config) = test_ca();
+    let (ca_pem, tls_config) = crate::common::tls::test_ca();
     let (secure, _) = serve(Some(tls_config), None).await;
     let manifest = format!(
         "allowed_outbound_hosts = [\"http://127.0.0.1:{}\", \"https://localhost:{}\"]\nca_files = [\"ca.pem\"]\n",

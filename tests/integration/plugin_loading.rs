@@ -76,6 +76,13 @@ fn bad_files_are_refused_one_by_one_and_the_good_ones_load() {
         set.plugins[0].functions[0].signature(),
         "greet-activity(name: string) -> string"
     );
+    // Nested records are spelled out to the last field (this is what `/status` shows).
+    let order = set.plugins[0].functions[1].signature();
+    assert!(
+        order.contains("lines: list<record { sku: string"),
+        "{order}"
+    );
+    assert!(!order.contains('…'), "{order}");
     assert_eq!(set.plugins[0].source.digest.len(), 64);
 
     assert!(reason(&set, "b_empty.wasm").starts_with("the file is empty"));

@@ -9,12 +9,15 @@
 mod listen;
 mod machine;
 mod parse;
+pub mod profile;
 mod redacted;
 pub mod sources;
 pub mod spec;
+mod tls;
 
 use listen::shares_port;
 pub use listen::status_addr;
+pub use tls::{Pem, TlsConfig};
 
 use sources::{Raw, Sources};
 use std::net::{IpAddr, SocketAddr};
@@ -55,19 +58,6 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line, for log shippers.
     Json,
-}
-
-/// TLS towards the Temporal server (Temporal Cloud or a secured cluster).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TlsConfig {
-    /// PEM client certificate for mTLS (`TEMPORAL_TLS_CLIENT_CERT_PATH`).
-    pub client_cert_path: Option<PathBuf>,
-    /// PEM client key for mTLS (`TEMPORAL_TLS_CLIENT_KEY_PATH`).
-    pub client_key_path: Option<PathBuf>,
-    /// PEM CA that signed the server certificate (`TEMPORAL_TLS_SERVER_CA_CERT_PATH`).
-    pub server_ca_cert_path: Option<PathBuf>,
-    /// Name to verify the server certificate against (`TEMPORAL_TLS_SERVER_NAME`).
-    pub server_name: Option<String>,
 }
 
 /// How a new plugin set goes live.
@@ -192,6 +182,12 @@ pub struct Config {
     pub tls: Option<TlsConfig>,
     /// Temporal Cloud API key (`--api-key`, `TEMPORAL_API_KEY`); never logged.
     pub api_key: Option<String>,
+    /// gRPC metadata sent on every call (the Temporal profile's `grpc_meta` and
+    /// `TEMPORAL_GRPC_META_*`); values never logged.
+    pub grpc_meta: std::collections::BTreeMap<String, String>,
+    /// Temporal's client config file the connection settings were completed from, if any
+    /// (never granted to plugins: it may hold an API key).
+    pub temporal_config_file: Option<PathBuf>,
     /// The `--config` file these settings came from, if any (never granted to plugins).
     pub config_file: Option<PathBuf>,
 }
@@ -222,34 +218,7 @@ impl Config {
             ));
         }
 
-        let tls_on = opt("tls").map(|r| parse::boolean(&r)).transpose()?;
-        let file = |key| opt(key).map(|r| parse::readable_file(&r)).transpose();
-        let tls_files = TlsConfig {
-            client_cert_path: file("tls_client_cert_path")?,
-            client_key_path: file("tls_client_key_path")?,
-            server_ca_cert_path: file("tls_server_ca_cert_path")?,
-            server_name: opt("tls_server_name")
-                .map(|r| parse::name(&r))
-                .transpose()?,
-        };
-        if tls_files.client_cert_path.is_some() != tls_files.client_key_path.is_some() {
-            return Err(ConfigError::Conflict(
-                "TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH must be set together for mTLS".into(),
-            ));
-        }
-        let api_key = opt("api_key").map(|r| parse::name(&r)).transpose()?;
-        let implied = tls_files != TlsConfig::default() || api_key.is_some();
-        let tls = match tls_on {
-            Some(false) if tls_files != TlsConfig::default() => {
-                return Err(ConfigError::Conflict(
-                    "TEMPORAL_TLS=false conflicts with the TLS certificate settings that are also set".into(),
-                ));
-            }
-            Some(false) => None,
-            Some(true) => Some(tls_files),
-            None if implied => Some(tls_files),
-            None => None,
-        };
+        let (tls, api_key) = tls::resolve(src)?;
 
         let mut address = parse::address(&get("address")?)?;
         if tls.is_some() && address.scheme() == "http" {
@@ -322,6 +291,11 @@ impl Config {
             log_format,
             tls,
             api_key,
+            grpc_meta: src
+                .profile()
+                .map(|p| p.grpc_meta.clone())
+                .unwrap_or_default(),
+            temporal_config_file: src.profile().and_then(|p| p.file.clone()),
             config_file: src.file().map(Path::to_path_buf),
         })
     }
@@ -394,5 +368,7 @@ fn check_dir(raw: &Raw, path: &Path) -> Result<(), ConfigError> {
 mod tests;
 #[cfg(test)]
 mod tests_bounds;
+#[cfg(test)]
+mod tests_profile;
 #[cfg(test)]
 mod tests_security;

@@ -34,6 +34,15 @@ impl std::fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("tls", &self.tls)
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field(
+                "grpc_meta",
+                &self
+                    .grpc_meta
+                    .keys()
+                    .map(|k| (k, "<redacted>"))
+                    .collect::<Vec<_>>(),
+            )
+            .field("temporal_config_file", &self.temporal_config_file)
             .field("config_file", &self.config_file)
             .finish()
     }

@@ -3,6 +3,7 @@
 //! file key the user has to fix.
 
 use super::ConfigError;
+use super::profile::Profile;
 use super::spec::{SPECS, Spec};
 use std::collections::HashMap;
 use std::fmt;
@@ -17,6 +18,8 @@ pub enum Origin {
     Env(&'static str),
     /// A key in the TOML file.
     File { path: PathBuf, key: &'static str },
+    /// A field of Temporal's client profile (`temporal.toml`).
+    Profile { label: String, key: &'static str },
     /// The built-in default.
     Default(&'static str),
 }
@@ -27,7 +30,22 @@ impl fmt::Display for Origin {
             Origin::Flag(flag) => write!(f, "--{flag}"),
             Origin::Env(var) => write!(f, "{var}"),
             Origin::File { path, key } => write!(f, "{} key `{key}`", path.display()),
+            Origin::Profile { label, key } => write!(f, "{label}, field for `{key}`"),
             Origin::Default(key) => write!(f, "default for `{key}`"),
+        }
+    }
+}
+
+impl Origin {
+    /// Layer precedence, 0 winning: two values for one thing (a certificate's path and its
+    /// inline data) are a conflict only within one layer; otherwise the higher layer wins.
+    pub fn rank(&self) -> u8 {
+        match self {
+            Origin::Flag(_) => 0,
+            Origin::Env(_) => 1,
+            Origin::File { .. } => 2,
+            Origin::Profile { .. } => 3,
+            Origin::Default(_) => 4,
         }
     }
 }
@@ -64,6 +82,7 @@ pub struct Sources {
     flags: HashMap<&'static str, String>,
     env: EnvLookup,
     file: Option<(PathBuf, HashMap<String, String>)>,
+    profile: Option<Profile>,
 }
 
 impl Sources {
@@ -79,7 +98,28 @@ impl Sources {
             flags,
             env: Box::new(env),
             file,
+            profile: None,
         })
+    }
+
+    /// Adds Temporal's client profile (named by `profile` / `TEMPORAL_PROFILE`, read from
+    /// `temporal_config_file` / `TEMPORAL_CONFIG_FILE` or the default path) under the other
+    /// layers. `env` is the whole environment (the default path and the gRPC headers need it).
+    pub fn with_temporal_profile(
+        mut self,
+        env: &HashMap<String, String>,
+    ) -> Result<Self, ConfigError> {
+        let name = self.get("profile").map(|r| r.value.trim().to_string());
+        let file = self
+            .get("temporal_config_file")
+            .map(|r| PathBuf::from(r.value.trim()));
+        self.profile = Some(super::profile::load(env, name.as_deref(), file.as_deref())?);
+        Ok(self)
+    }
+
+    /// The Temporal profile layer, when [`Sources::with_temporal_profile`] added one.
+    pub fn profile(&self) -> Option<&Profile> {
+        self.profile.as_ref()
     }
 
     /// The `--config` file, if one was given.
@@ -108,6 +148,15 @@ impl Sources {
         {
             let origin = Origin::File {
                 path: path.clone(),
+                key: spec.key,
+            };
+            return Some(raw(v.clone(), origin));
+        }
+        if let Some(p) = &self.profile
+            && let Some(v) = p.values.get(spec.key)
+        {
+            let origin = Origin::Profile {
+                label: p.label.clone(),
                 key: spec.key,
             };
             return Some(raw(v.clone(), origin));

@@ -331,6 +331,49 @@ pub static SPECS: &[Spec] = &[
             "API key for Temporal Cloud (enables TLS)",
         )
     },
+    spec(
+        "tls_client_cert_data",
+        "tls-client-cert-data",
+        &["TEMPORAL_TLS_CLIENT_CERT_DATA"],
+        None,
+        "PEM",
+        "PEM client certificate for mTLS, inline (instead of the path)",
+    ),
+    Spec {
+        secret: true,
+        ..spec(
+            "tls_client_key_data",
+            "tls-client-key-data",
+            &["TEMPORAL_TLS_CLIENT_KEY_DATA"],
+            None,
+            "PEM",
+            "PEM client private key for mTLS, inline (instead of the path)",
+        )
+    },
+    spec(
+        "tls_server_ca_cert_data",
+        "tls-server-ca-cert-data",
+        &["TEMPORAL_TLS_SERVER_CA_CERT_DATA"],
+        None,
+        "PEM",
+        "PEM CA certificate of the server, inline (instead of the path)",
+    ),
+    spec(
+        "profile",
+        "profile",
+        &["TEMPORAL_PROFILE"],
+        None,
+        "NAME",
+        "Profile of Temporal's client config file to fill unset connection settings from (default `default`)",
+    ),
+    spec(
+        "temporal_config_file",
+        "temporal-config-file",
+        &["TEMPORAL_CONFIG_FILE"],
+        None,
+        "FILE",
+        "Temporal's client config file (default ~/.config/temporalio/temporal.toml)",
+    ),
     Spec {
         scope: Scope::Dev,
         ..spec(

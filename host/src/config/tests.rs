@@ -35,11 +35,13 @@ pub(super) fn resolve(
         f.write_all(text.as_bytes()).expect("write");
         f
     });
+    let whole = env.clone();
     let src = Sources::new(
         flags,
         move |k| env.get(k).cloned(),
         file.as_ref().map(|f| f.path()),
-    )?;
+    )?
+    .with_temporal_profile(&whole)?;
     Config::resolve(&src)
 }
 

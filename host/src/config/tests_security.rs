@@ -81,7 +81,7 @@ fn tls_files_must_exist_and_pair_up() {
     assert!(e.contains("conflicts"), "{e}");
     let c = resolve(&[], &[("TEMPORAL_TLS_SERVER_CA_CERT_PATH", &p)], None).expect("ca only");
     assert_eq!(
-        c.tls.expect("tls").server_ca_cert_path,
-        Some(PathBuf::from(&p))
+        c.tls.expect("tls").server_ca_cert,
+        Some(super::Pem::File(PathBuf::from(&p)))
     );
 }

@@ -110,7 +110,12 @@ impl Call {
             .conversions
             .reserve(input.iter().map(|p| p.data.len()).sum())
             .await;
-        let args = self.arguments(&input).map_err(|e| (Cause::Conversion, e))?;
+        let args = self.arguments(&input).map_err(|e| {
+            // The caller sees this as the activity's failure; the operator may not be the
+            // caller, so the host says it too (at debug: a client can repeat it at will).
+            tracing::debug!(plugin = %self.plugin_name, function = %self.function.name, error = %e, "activity arguments refused");
+            (Cause::Conversion, e)
+        })?;
         let limit = self.time_limit(&ctx);
         let cancelled = ctx.cancelled.clone();
         let (state, output) = ActivityState::new(
@@ -176,7 +181,13 @@ impl Call {
 
     fn arguments(&self, input: &[Payload]) -> Result<Vec<Val>, ActivityError> {
         let params = &self.function.params;
-        if input.len() != params.len() {
+        // Trailing `option<…>` parameters may be left out, as optional arguments are in the
+        // SDKs that call us: a parameter added to the end of a signature as an option keeps
+        // every existing caller working.
+        let omitted = params.get(input.len()..).unwrap_or_default();
+        let optional_tail =
+            !self.function.raw && omitted.iter().all(|(_, t)| matches!(t, Type::Option(_)));
+        if input.len() != params.len() && !(input.len() < params.len() && optional_tail) {
             let expected: Vec<String> = params
                 .iter()
                 .map(|(n, t)| format!("{n}: {}", describe(t)))
@@ -206,6 +217,7 @@ impl Call {
                     )
                 })
             })
+            .chain(omitted.iter().map(|_| Ok(Val::Option(None))))
             .collect()
     }
 

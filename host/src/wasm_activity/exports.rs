@@ -29,17 +29,10 @@ pub struct ExportedFunction {
 }
 
 impl ExportedFunction {
-    /// `greet-activity(name: string) -> string`.
+    /// `greet-activity(name: string) -> string`, nested types spelled out in full: `/status`
+    /// and `check` are where an author looks for the exact shape to send.
     pub fn signature(&self) -> String {
-        self.spelled(describe)
-    }
-
-    /// [`Self::signature`] with nested types spelled out in full.
-    pub fn full_signature(&self) -> String {
-        self.spelled(crate::convert::describe_full)
-    }
-
-    fn spelled(&self, spell: fn(&Type) -> String) -> String {
+        let spell = crate::convert::describe_full;
         let params: Vec<String> = self
             .params
             .iter()

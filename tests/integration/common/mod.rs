@@ -4,6 +4,7 @@
 //! A missing `temporal` CLI is a failure that says how to install it — never a skip.
 
 pub mod server;
+pub mod tls;
 pub mod workflows;
 
 use std::future::Future;
