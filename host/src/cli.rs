@@ -28,6 +28,31 @@ pub(crate) enum Subcommand {
         /// For which shell.
         shell: clap_complete::Shell,
     },
+    /// Write a new plugin folder.
+    New {
+        /// Its language.
+        lang: crate::scaffold::Lang,
+        /// The plugin's name (kebab-case).
+        name: String,
+        /// Where (default `./NAME`).
+        dir: Option<PathBuf>,
+    },
+    /// Write the C bindings of a WIT world (for C plugins).
+    CBindings {
+        /// The plugin's `wit` folder.
+        wit: PathBuf,
+        /// The world.
+        world: String,
+        /// Where the bindings go.
+        out: PathBuf,
+    },
+    /// Wrap a `wasm32-wasi` reactor module into a component (for C plugins).
+    ComponentNew {
+        /// The core module.
+        module: PathBuf,
+        /// The component to write.
+        out: PathBuf,
+    },
     /// Load plugin files as the host would and print its verdict, offline.
     Check {
         /// Files and folders to check.
@@ -97,6 +122,37 @@ fn command() -> Command {
                         .required(true)
                         .value_parser(clap::value_parser!(clap_complete::Shell)),
                 ),
+        )
+        .subcommand(
+            Command::new("new")
+                .about("Write a plugin folder (WIT world, code, build.sh, README) that builds with one command: wasm-worker new --lang python order-tools")
+                .arg(
+                    Arg::new("lang")
+                        .long("lang")
+                        .required(true)
+                        .value_parser(crate::scaffold::Lang::NAMES),
+                )
+                .arg(Arg::new("name").value_name("NAME").required(true))
+                .arg(
+                    Arg::new("dir")
+                        .long("dir")
+                        .value_name("DIR")
+                        .help("Folder to create (default: ./NAME)")
+                        .value_parser(clap::value_parser!(PathBuf)),
+                ),
+        )
+        .subcommand(
+            Command::new("c-bindings")
+                .about("Write the C bindings of WORLD in WIT_DIR into OUT_DIR (C plugins)")
+                .arg(Arg::new("wit").value_name("WIT_DIR").required(true).value_parser(clap::value_parser!(PathBuf)))
+                .arg(Arg::new("world").value_name("WORLD").required(true))
+                .arg(Arg::new("out").value_name("OUT_DIR").required(true).value_parser(clap::value_parser!(PathBuf))),
+        )
+        .subcommand(
+            Command::new("component-new")
+                .about("Make a component of a wasm32-wasi reactor module, with the WASI preview-1 adapter (C plugins)")
+                .arg(Arg::new("module").value_name("CORE.wasm").required(true).value_parser(clap::value_parser!(PathBuf)))
+                .arg(Arg::new("out").value_name("OUT.wasm").required(true).value_parser(clap::value_parser!(PathBuf))),
         )
         .subcommand(
             Command::new("check")
@@ -176,6 +232,32 @@ where
                 shell: *m
                     .get_one::<clap_complete::Shell>("shell")
                     .expect("required by clap"),
+            },
+            Some(m),
+        ),
+        Some(("new", m)) => (
+            Subcommand::New {
+                lang: m
+                    .get_one::<String>("lang")
+                    .and_then(|l| crate::scaffold::Lang::from_name(l))
+                    .expect("clap checks the value"),
+                name: m.get_one::<String>("name").cloned().unwrap_or_default(),
+                dir: m.get_one::<PathBuf>("dir").cloned(),
+            },
+            Some(m),
+        ),
+        Some(("c-bindings", m)) => (
+            Subcommand::CBindings {
+                wit: m.get_one::<PathBuf>("wit").cloned().unwrap_or_default(),
+                world: m.get_one::<String>("world").cloned().unwrap_or_default(),
+                out: m.get_one::<PathBuf>("out").cloned().unwrap_or_default(),
+            },
+            Some(m),
+        ),
+        Some(("component-new", m)) => (
+            Subcommand::ComponentNew {
+                module: m.get_one::<PathBuf>("module").cloned().unwrap_or_default(),
+                out: m.get_one::<PathBuf>("out").cloned().unwrap_or_default(),
             },
             Some(m),
         ),

@@ -39,6 +39,15 @@ pub fn main() -> ExitCode {
                 }
             };
         }
+        Subcommand::New { lang, name, dir } => {
+            return crate::scaffold::new_command(lang, &name, dir);
+        }
+        Subcommand::CBindings { wit, world, out } => {
+            return crate::scaffold::c_bindings_command(&wit, &world, &out);
+        }
+        Subcommand::ComponentNew { module, out } => {
+            return crate::scaffold::component_new_command(&module, &out);
+        }
         Subcommand::Completions { shell } => {
             print!("{}", cli::completions(shell));
             return ExitCode::SUCCESS;
@@ -88,6 +97,9 @@ pub fn main() -> ExitCode {
             Subcommand::Status { .. }
             | Subcommand::Check { .. }
             | Subcommand::Wit { .. }
+            | Subcommand::New { .. }
+            | Subcommand::CBindings { .. }
+            | Subcommand::ComponentNew { .. }
             | Subcommand::Completions { .. } => {
                 unreachable!("handled before the worker starts")
             }

@@ -18,13 +18,11 @@ use crate::metrics::HostMetrics;
 use crate::rollout::{Env, Rollout};
 use crate::status::StatusBoard;
 use anyhow::Context as _;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use temporalio_common::telemetry::{
-    PrometheusExporterOptions, TelemetryOptions, start_prometheus_metric_exporter,
-};
+use temporalio_common::telemetry::TelemetryOptions;
 use temporalio_sdk_core::{CoreRuntime, RuntimeOptions};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -103,15 +101,9 @@ impl Host {
             .set(1);
         let health = Arc::new(Health::new(metrics.clone()));
 
-        // Core's exporter stays on loopback; `/metrics` on our port re-serves its text.
-        let exporter = start_prometheus_metric_exporter(
-            PrometheusExporterOptions::builder()
-                .socket_addr(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
-                .build(),
-        )
-        .context("starting core's metrics exporter")?;
-        let meter: Arc<dyn temporalio_common::telemetry::metrics::CoreMeter> =
-            exporter.meter.clone();
+        let core_metrics = crate::core_meter::CoreMetrics::start(c, &metrics)?;
+        let stop_core_metrics = core_metrics.stopper();
+        let meter = core_metrics.meter.clone();
         let telemetry = TelemetryOptions::builder().metrics(meter).build();
         let runtime = CoreRuntime::new_assume_tokio(
             RuntimeOptions::builder()
@@ -125,7 +117,7 @@ impl Host {
         let state = HttpState {
             metrics: metrics.clone(),
             health: health.clone(),
-            core_metrics: exporter.bound_addr,
+            core_metrics: core_metrics.scrape,
             client: reqwest::Client::new(),
             status: board.clone(),
             types: current_types.clone(),
@@ -160,7 +152,7 @@ impl Host {
             let result = supervisor.run().await;
             http_stop.cancel();
             let _ = http_task.await;
-            exporter.abort_handle.abort();
+            stop_core_metrics();
             result
         });
         Ok(RunningHost {

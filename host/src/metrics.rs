@@ -370,6 +370,11 @@ impl HostMetrics {
             .inc();
     }
 
+    /// The registry holding every host metric (the OTLP bridge reads it).
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
     /// Renders every host metric in Prometheus text format.
     pub fn render(&self) -> String {
         let mut out = String::new();

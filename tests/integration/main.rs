@@ -22,6 +22,8 @@ mod hostile_sizes;
 mod hot_swap;
 mod install;
 mod lifecycle;
+mod new_plugin;
+mod otlp;
 mod outbound;
 mod plugin_loading;
 mod polyglot;

@@ -8,6 +8,7 @@
 
 mod listen;
 mod machine;
+mod otlp;
 mod parse;
 pub mod profile;
 mod redacted;
@@ -17,6 +18,7 @@ mod tls;
 
 use listen::shares_port;
 pub use listen::status_addr;
+pub use otlp::{OtlpConfig, OtlpWire};
 pub use tls::{Pem, TlsConfig};
 
 use sources::{Raw, Sources};
@@ -178,6 +180,8 @@ pub struct Config {
     pub log_filter: String,
     /// Log format (`--log-format`, `WASM_WORKER_LOG_FORMAT`, default text).
     pub log_format: LogFormat,
+    /// OTLP metrics export (`--otlp-endpoint`); `None` keeps core's metrics on `/metrics`.
+    pub otlp: Option<OtlpConfig>,
     /// TLS settings; `None` for plain text.
     pub tls: Option<TlsConfig>,
     /// Temporal Cloud API key (`--api-key`, `TEMPORAL_API_KEY`); never logged.
@@ -289,6 +293,7 @@ impl Config {
             status_interval,
             log_filter: parse::log_filter(&get("log_level")?)?,
             log_format,
+            otlp: otlp::resolve(src)?,
             tls,
             api_key,
             grpc_meta: src

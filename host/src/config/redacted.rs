@@ -32,6 +32,7 @@ impl std::fmt::Debug for Config {
             .field("status_interval", &self.status_interval)
             .field("log_filter", &self.log_filter)
             .field("log_format", &self.log_format)
+            .field("otlp", &self.otlp)
             .field("tls", &self.tls)
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
             .field(

@@ -281,6 +281,36 @@ pub static SPECS: &[Spec] = &[
         "Log output format",
     ),
     spec(
+        "otlp_endpoint",
+        "otlp-endpoint",
+        &[
+            "WASM_WORKER_OTLP_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+        ],
+        None,
+        "URL",
+        "Export core's and the host's metrics by OTLP to this collector (core's series then leave /metrics)",
+    ),
+    spec(
+        "otlp_protocol",
+        "otlp-protocol",
+        &[
+            "WASM_WORKER_OTLP_PROTOCOL",
+            "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
+        ],
+        Some("grpc"),
+        "grpc|http/protobuf",
+        "OTLP wire format (an HTTP endpoint without a path gets /v1/metrics)",
+    ),
+    spec(
+        "otlp_interval",
+        "otlp-interval",
+        &["WASM_WORKER_OTLP_INTERVAL"],
+        Some("10s"),
+        "DURATION",
+        "Time between OTLP metric exports",
+    ),
+    spec(
         "tls",
         "tls",
         &["TEMPORAL_TLS"],

@@ -38,7 +38,7 @@ pub(crate) struct HttpState {
     /// Readiness.
     pub health: Arc<Health>,
     /// Where core's exporter listens (loopback, ephemeral port).
-    pub core_metrics: SocketAddr,
+    pub core_metrics: Option<SocketAddr>,
     /// Client for scraping core's exporter.
     pub client: reqwest::Client,
     /// Generations and the last load error.
@@ -116,15 +116,18 @@ async fn metrics_page(State(s): State<HttpState>, scrapes: Arc<Semaphore>) -> Re
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     };
     let mut body = s.metrics.render();
-    let url = format!("http://{}/metrics", s.core_metrics);
-    match s.client.get(&url).send().await {
-        Ok(resp) => match resp.text().await {
-            Ok(text) => body.push_str(&core_text::fold_unknown_types(&text, |name| {
-                s.types.is_known(name)
-            })),
-            Err(e) => tracing::warn!(error = %e, "reading core metrics failed"),
-        },
-        Err(e) => tracing::warn!(error = %e, "scraping core metrics failed"),
+    // With OTLP core's series go to the collector, not here.
+    if let Some(core) = s.core_metrics {
+        let url = format!("http://{core}/metrics");
+        match s.client.get(&url).send().await {
+            Ok(resp) => match resp.text().await {
+                Ok(text) => body.push_str(&core_text::fold_unknown_types(&text, |name| {
+                    s.types.is_known(name)
+                })),
+                Err(e) => tracing::warn!(error = %e, "reading core metrics failed"),
+            },
+            Err(e) => tracing::warn!(error = %e, "scraping core metrics failed"),
+        }
     }
     (
         [(
