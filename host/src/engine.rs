@@ -31,6 +31,14 @@ pub fn plugin_engine(
     pool: PoolSize,
     incremental: Option<std::sync::Arc<dyn wasmtime::CacheStore>>,
 ) -> wasmtime::Result<Engine> {
+    Engine::new(&plugin_config(pool, incremental)?)
+}
+
+/// The configuration [`plugin_engine`] uses (benchmarks vary it).
+pub fn plugin_config(
+    pool: PoolSize,
+    incremental: Option<std::sync::Arc<dyn wasmtime::CacheStore>>,
+) -> wasmtime::Result<Config> {
     let mut config = Config::new();
     if let Some(store) = incremental {
         config.enable_incremental_compilation(store)?;
@@ -48,7 +56,7 @@ pub fn plugin_engine(
     // Keep WASM backtraces: a trap's message names the guest functions involved.
     config.wasm_backtrace_max_frames(std::num::NonZeroUsize::new(32));
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling(pool)));
-    Engine::new(&config)
+    Ok(config)
 }
 
 /// Table bytes reset with `memset` rather than `madvise` when a slot is reused.

@@ -2,7 +2,7 @@
 //! in `deploy/systemd/` (checked by systemd's own verifier, its variables against the
 //! settings table).
 
-use crate::common::{host_binary, workspace_root};
+use crate::common::{host_binary, without_cargo_test_env, workspace_root};
 use std::process::Command;
 use wasm_worker::config::spec::SPECS;
 
@@ -14,18 +14,7 @@ use wasm_worker::config::spec::SPECS;
 fn cargo_install_locked_installs_a_working_binary() {
     let root = tempfile::tempdir().expect("root");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut install = Command::new(cargo);
-    // Without the variables cargo sets for this test process: build scripts (ring's) rerun
-    // when `CARGO_PKG_NAME` and friends change, which would rebuild half the tree.
-    for (name, _) in std::env::vars_os() {
-        let name = name.to_string_lossy();
-        if (name.starts_with("CARGO_") && name != "CARGO_HOME" && name != "CARGO_TARGET_DIR")
-            || name == "OUT_DIR"
-        {
-            install.env_remove(name.as_ref());
-        }
-    }
-    let out = install
+    let out = without_cargo_test_env(&mut Command::new(cargo))
         .current_dir(workspace_root())
         .args(["install", "--path", "host", "--locked", "--debug", "--root"])
         .arg(root.path())

@@ -2,7 +2,7 @@
 //! author would run it, loads in a host and answers on a real server.
 
 use crate::common::workflows::{Call, run};
-use crate::common::{host_binary, plugin_host};
+use crate::common::{host_binary, plugin_host, without_cargo_test_env};
 use serde_json::json;
 use std::path::Path;
 use std::process::Command;
@@ -11,15 +11,8 @@ use std::process::Command;
 /// build scripts of the Rust template's dependencies rerun) and the Rust template building in
 /// the shared plugins target dir (warm across runs).
 fn build(dir: &Path, out: &Path) {
-    let mut cmd = Command::new(dir.join("build.sh"));
-    for (name, _) in std::env::vars_os() {
-        let name = name.to_string_lossy();
-        if (name.starts_with("CARGO_") && name != "CARGO_HOME") || name == "OUT_DIR" {
-            cmd.env_remove(name.as_ref());
-        }
-    }
     let home = std::env::var("HOME").expect("HOME");
-    let output = cmd
+    let output = without_cargo_test_env(&mut Command::new(dir.join("build.sh")))
         .arg(out)
         .env(
             "CARGO_TARGET_DIR",

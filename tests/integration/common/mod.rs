@@ -29,6 +29,21 @@ pub fn host_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_wasm-worker-under-test"))
 }
 
+/// Removes the variables cargo sets for a test process (`CARGO_PKG_NAME`, `OUT_DIR`, …) from
+/// a command that runs cargo: build scripts (ring's) rerun when they change, which would
+/// rebuild half the dependency tree on every run.
+pub fn without_cargo_test_env(cmd: &mut std::process::Command) -> &mut std::process::Command {
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if (name.starts_with("CARGO_") && name != "CARGO_HOME" && name != "CARGO_TARGET_DIR")
+            || name == "OUT_DIR"
+        {
+            cmd.env_remove(name.as_ref());
+        }
+    }
+    cmd
+}
+
 /// A port nothing listens on right now.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

@@ -1,0 +1,83 @@
+//! Winch (wasmtime's baseline compiler) against Cranelift (the optimising one): compile time
+//! of each example plugin, the bulk of a new file's time to current, and an activity call's
+//! time on each tier. The measurement behind the decision on a "serve with Winch first, tier
+//! up in the background" mode (README, Benchmarks).
+//!
+//! `cargo bench -p wasm-worker --features winch-eval --bench compile_tiers` (after
+//! `make plugins`). Not built by default: the `winch` feature of wasmtime is not part of the
+//! product.
+
+mod common;
+
+use common::plugins_dir;
+use std::time::{Duration, Instant};
+use wasm_worker::engine::{PoolSize, plugin_config};
+use wasmtime::{Engine, Strategy};
+
+fn engine(strategy: Strategy) -> Engine {
+    let mut config = plugin_config(
+        PoolSize {
+            activities: 4,
+            workflow_runs: 4,
+        },
+        None,
+    )
+    .expect("config");
+    config.strategy(strategy);
+    if matches!(strategy, Strategy::Winch) {
+        // Winch implements no NaN canonicalisation; an activity-only tier would not need it.
+        config.cranelift_nan_canonicalization(false);
+    }
+    Engine::new(&config).expect("engine")
+}
+
+fn compile(engine: &Engine, bytes: &[u8]) -> Result<Duration, String> {
+    let started = Instant::now();
+    wasmtime::component::Component::new(engine, bytes)
+        .map(|_| started.elapsed())
+        .map_err(|e| {
+            format!("{e:#}")
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        })
+}
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("compile_tiers: a benchmark; run it with `cargo bench --features winch-eval`");
+        return;
+    }
+    let cranelift = engine(Strategy::Cranelift);
+    let winch = engine(Strategy::Winch);
+    println!("| plugin | size | Cranelift compile | Winch compile | Winch / Cranelift |");
+    println!("|---|---|---|---|---|");
+    let mut files: Vec<_> = std::fs::read_dir(plugins_dir())
+        .expect("plugins")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "wasm"))
+        .collect();
+    files.sort();
+    for path in files {
+        let bytes = std::fs::read(&path).expect("read");
+        let c = compile(&cranelift, &bytes);
+        let w = compile(&winch, &bytes);
+        let cell = |r: &Result<Duration, String>| match r {
+            Ok(d) => format!("{:.2} s", d.as_secs_f64()),
+            Err(e) => format!("refused: {e}"),
+        };
+        let ratio = match (&c, &w) {
+            (Ok(c), Ok(w)) => format!("{:.2}", w.as_secs_f64() / c.as_secs_f64()),
+            _ => "—".into(),
+        };
+        println!(
+            "| {} | {:.1} MiB | {} | {} | {ratio} |",
+            path.file_name().expect("name").to_string_lossy(),
+            bytes.len() as f64 / (1 << 20) as f64,
+            cell(&c),
+            cell(&w),
+        );
+    }
+}
