@@ -64,7 +64,7 @@ pub fn main() -> ExitCode {
         |k| std::env::var(k).ok(),
         cli.config_file.as_deref(),
     )
-    .and_then(|src| src.with_temporal_profile(&environment))
+    .and_then(|src| src.with_temporal_profile(&environment, cli.command == Subcommand::Dev))
     .and_then(|src| Ok((Config::resolve(&src)?, DevConfig::resolve(&src)?)));
     let (config, dev) = match configured(resolved) {
         Ok(c) => c,

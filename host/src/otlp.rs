@@ -12,9 +12,10 @@ use crate::config::{OtlpConfig, OtlpWire};
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::{AsyncInstrument, Meter};
 use prometheus::Registry;
-use prometheus::proto::MetricType;
+use prometheus::proto::{MetricFamily, MetricType};
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use temporalio_common::telemetry::metrics::CoreMeter;
 use temporalio_common::telemetry::{
     OtelCollectorOptions, OtlpProtocol, build_otlp_metric_exporter,
@@ -43,7 +44,7 @@ pub(crate) fn start(
     let meter = exporter.meter.clone();
     let mut bridge = Bridge {
         meter,
-        registry,
+        registry: Snapshot::new(registry),
         bridged: HashSet::new(),
     };
     bridge.register_new();
@@ -60,17 +61,53 @@ pub(crate) fn start(
     Ok(Arc::new(exporter))
 }
 
+/// The registry's contents, gathered at most once per export: every instrument's callback of
+/// one collection reads the same samples (a histogram's `_count` and its `+Inf` bucket agree),
+/// and a collection costs one gather, not one per instrument.
+#[derive(Clone)]
+struct Snapshot {
+    registry: Registry,
+    last: Arc<Mutex<Option<Gathered>>>,
+}
+
+/// When the registry was gathered, and what it held.
+type Gathered = (Instant, Arc<Vec<MetricFamily>>);
+
+/// Callbacks of one collection run within this of each other.
+const SNAPSHOT_FRESH: Duration = Duration::from_millis(500);
+
+impl Snapshot {
+    fn new(registry: Registry) -> Self {
+        Snapshot {
+            registry,
+            last: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    fn families(&self) -> Arc<Vec<MetricFamily>> {
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        match &*last {
+            Some((at, families)) if at.elapsed() < SNAPSHOT_FRESH => families.clone(),
+            _ => {
+                let families = Arc::new(self.registry.gather());
+                *last = Some((Instant::now(), families.clone()));
+                families
+            }
+        }
+    }
+}
+
 /// The host's registry seen through observable instruments.
 struct Bridge {
     meter: Meter,
-    registry: Registry,
+    registry: Snapshot,
     /// Families that already have instruments.
     bridged: HashSet<String>,
 }
 
 impl Bridge {
     fn register_new(&mut self) {
-        for family in self.registry.gather() {
+        for family in self.registry.families().iter() {
             let name = family.name().to_string();
             if self.bridged.contains(&name) {
                 continue;
@@ -127,8 +164,9 @@ enum Read {
     Buckets,
 }
 
-fn observe(registry: &Registry, family: &str, read: Read, o: &dyn AsyncInstrument<f64>) {
-    let Some(f) = registry.gather().into_iter().find(|f| f.name() == family) else {
+fn observe(registry: &Snapshot, family: &str, read: Read, o: &dyn AsyncInstrument<f64>) {
+    let families = registry.families();
+    let Some(f) = families.iter().find(|f| f.name() == family) else {
         return;
     };
     for m in f.get_metric() {
@@ -143,11 +181,16 @@ fn observe(registry: &Registry, family: &str, read: Read, o: &dyn AsyncInstrumen
             Read::Count => o.observe(m.get_histogram().get_sample_count() as f64, &labels),
             Read::Sum => o.observe(m.get_histogram().get_sample_sum(), &labels),
             Read::Buckets => {
-                for b in m.get_histogram().get_bucket() {
+                let h = m.get_histogram();
+                for b in h.get_bucket() {
                     let mut with_le = labels.clone();
                     with_le.push(KeyValue::new("le", b.upper_bound().to_string()));
                     o.observe(b.cumulative_count() as f64, &with_le);
                 }
+                // The registry leaves the implicit `+Inf` bucket out (its text encoder adds it).
+                let mut inf = labels.clone();
+                inf.push(KeyValue::new("le", "+Inf"));
+                o.observe(h.get_sample_count() as f64, &inf);
             }
         }
     }

@@ -164,37 +164,65 @@ pub(crate) fn check_name(name: &str) -> anyhow::Result<()> {
              `-`, each starting with a letter (e.g. `order-tools`)"
         );
     }
-    // WIT keywords cannot name a package or world without escaping.
-    const KEYWORDS: &[&str] = &[
+    // WIT keywords cannot name a package or world without escaping; Rust keywords cannot name
+    // the Rust template's crate (and wit-bindgen renames its module); `activities` is the
+    // template's own interface.
+    const WIT: &[&str] = &[
         "as",
+        "async",
         "bool",
         "borrow",
         "char",
+        "constructor",
         "enum",
+        "error-context",
         "export",
+        "f32",
+        "f64",
         "flags",
+        "from",
         "func",
+        "future",
         "import",
         "include",
         "interface",
         "list",
+        "map",
         "option",
         "own",
         "package",
         "record",
         "resource",
         "result",
+        "s16",
+        "s32",
+        "s64",
+        "s8",
         "static",
+        "stream",
         "string",
         "tuple",
         "type",
+        "u16",
+        "u32",
+        "u64",
+        "u8",
         "use",
         "variant",
         "with",
         "world",
     ];
-    if KEYWORDS.contains(&name) {
-        bail!("`{name}` is a WIT keyword; choose another plugin name");
+    const RUST: &[&str] = &[
+        "abstract", "become", "box", "break", "const", "continue", "core", "crate", "do", "dyn",
+        "else", "extern", "false", "final", "fn", "for", "gen", "if", "impl", "in", "let", "loop",
+        "macro", "match", "mod", "move", "mut", "override", "priv", "pub", "ref", "return", "self",
+        "std", "struct", "super", "test", "trait", "true", "try", "typeof", "unsafe", "unsized",
+        "virtual", "where", "while", "yield",
+    ];
+    if WIT.contains(&name) || RUST.contains(&name) || name == "activities" {
+        bail!(
+            "`{name}` is a reserved word in WIT, Rust or the template; choose another plugin name"
+        );
     }
     Ok(())
 }
@@ -209,6 +237,16 @@ pub(crate) fn create(lang: Lang, name: &str, dir: &Path) -> anyhow::Result<Vec<P
             dir.display()
         );
     }
+    let existed = dir.exists();
+    let result = write_all(lang, name, dir);
+    if result.is_err() && !existed {
+        // Nothing half-made is left behind to make the next attempt fail as "not empty".
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    result
+}
+
+fn write_all(lang: Lang, name: &str, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let snake = name.replace('-', "_");
     let (language, requirements, source) = lang.readme();
     let fill = |text: &str| {
@@ -336,6 +374,9 @@ mod tests {
             "a-",
             "get-URL",
             "world",
+            "u32",
+            "match",
+            "activities",
         ] {
             assert!(check_name(bad).is_err(), "{bad}");
         }

@@ -116,20 +116,28 @@ async fn swap_in(dir: &Path, addr: SocketAddr, name: &str, bytes: &[u8], old: &s
 /// that, the change the server accepted is taken, with a few seconds for the partitions
 /// (they take ~1 s when the report works), rather than failing on the server's report.
 pub async fn routed(addr: SocketAddr, build_id: &str) {
-    let started = std::time::Instant::now();
+    // When the host first showed this change: the 30 s count from there.
+    let accepted_at = std::sync::Arc::new(std::sync::Mutex::new(None::<std::time::Instant>));
     let accepted = eventually(
-        Duration::from_secs(60),
+        Duration::from_secs(90),
         "the routing change to reach every partition",
-        || async move {
-            let s = status(addr).await;
-            let r = &s["routing"];
-            if r["build_id"] != build_id {
-                return None;
+        || {
+            let accepted_at = accepted_at.clone();
+            async move {
+                let s = status(addr).await;
+                let r = &s["routing"];
+                if r["build_id"] != build_id {
+                    return None;
+                }
+                if r["propagated"] == true {
+                    return Some(true);
+                }
+                let since = *accepted_at
+                    .lock()
+                    .expect("lock")
+                    .get_or_insert_with(std::time::Instant::now);
+                (since.elapsed() > Duration::from_secs(30)).then_some(false)
             }
-            if r["propagated"] == true {
-                return Some(true);
-            }
-            (started.elapsed() > Duration::from_secs(30)).then_some(false)
         },
     )
     .await;

@@ -5,6 +5,9 @@ use crate::common::guests::{self, HELLO_ACTIVITY};
 use crate::common::workflows::{Call, run};
 use crate::common::{eventually, http_get, plugin_host_with};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
+use opentelemetry_proto::tonic::metrics::v1::metric::Data;
+use opentelemetry_proto::tonic::metrics::v1::number_data_point::Value;
 use prost::Message as _;
 use serde_json::json;
 use std::collections::BTreeSet;
@@ -13,11 +16,15 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wasm_worker::config::{OtlpConfig, OtlpWire};
 
-/// Metric names received, with the request paths they came on.
+/// Metric names received, with the request paths they came on, the `le` bounds of bucket
+/// series, the largest value of each sum, and bodies that did not decode.
 #[derive(Default)]
 struct Received {
     names: BTreeSet<String>,
     paths: BTreeSet<String>,
+    bucket_bounds: BTreeSet<String>,
+    sums: std::collections::BTreeMap<String, f64>,
+    undecodable: usize,
 }
 
 /// An OTLP/HTTP (protobuf) receiver: answers every export with 200 and records the metric
@@ -73,13 +80,39 @@ async fn serve(mut s: tokio::net::TcpStream, seen: Arc<Mutex<Received>>) {
             }
         }
         let body: Vec<u8> = buf.drain(..end + length).skip(end).collect();
-        if let Ok(req) = ExportMetricsServiceRequest::decode(body.as_slice()) {
-            let mut seen = seen.lock().expect("lock");
-            seen.paths.insert(path);
-            for rm in req.resource_metrics {
-                for sm in rm.scope_metrics {
-                    seen.names.extend(sm.metrics.into_iter().map(|m| m.name));
+        {
+            let mut seen_now = seen.lock().expect("lock");
+            match ExportMetricsServiceRequest::decode(body.as_slice()) {
+                Ok(req) => {
+                    seen_now.paths.insert(path);
+                    for m in req
+                        .resource_metrics
+                        .into_iter()
+                        .flat_map(|rm| rm.scope_metrics)
+                        .flat_map(|sm| sm.metrics)
+                    {
+                        if let Some(Data::Sum(sum)) = &m.data {
+                            for p in &sum.data_points {
+                                if m.name.ends_with("_bucket") {
+                                    seen_now.bucket_bounds.extend(
+                                        p.attributes.iter().filter(|a| a.key == "le").filter_map(
+                                            |a| match &a.value.as_ref()?.value {
+                                                Some(AnyValue::StringValue(s)) => Some(s.clone()),
+                                                _ => None,
+                                            },
+                                        ),
+                                    );
+                                }
+                                if let Some(Value::AsDouble(v)) = p.value {
+                                    let max = seen_now.sums.entry(m.name.clone()).or_insert(v);
+                                    *max = max.max(v);
+                                }
+                            }
+                        }
+                        seen_now.names.insert(m.name);
+                    }
                 }
+                Err(_) => seen_now.undecodable += 1,
             }
         }
         let reply =
@@ -140,10 +173,23 @@ async fn core_and_host_metrics_reach_an_otlp_collector() {
             || names.iter().any(|n| n.starts_with("temporal_activity")),
         "core's activity metrics: {names:?}"
     );
-    assert_eq!(
-        seen.lock().expect("lock").paths,
-        BTreeSet::from(["/v1/metrics".to_string()])
-    );
+    {
+        let seen = seen.lock().expect("lock");
+        assert_eq!(seen.paths, BTreeSet::from(["/v1/metrics".to_string()]));
+        assert_eq!(seen.undecodable, 0, "every export decodes");
+        assert!(
+            seen.sums
+                .get("wasm_worker_plugin_calls_total")
+                .is_some_and(|v| *v >= 1.0),
+            "the call was counted: {:?}",
+            seen.sums
+        );
+        assert!(
+            seen.bucket_bounds.contains("+Inf"),
+            "histograms carry the +Inf bucket: {:?}",
+            seen.bucket_bounds
+        );
+    }
     // Core's series went to the collector instead of `/metrics`; the host's stay there too.
     let (_, text) = http_get(host.metrics_addr(), "/metrics").await;
     assert!(text.contains("wasm_worker_plugin_calls_total"), "{text}");

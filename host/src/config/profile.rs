@@ -22,7 +22,7 @@ use temporalio_common::envconfig::{
 const DEFAULT_PROFILE: &str = "default";
 
 /// Connection settings taken from a profile, keyed like our own settings.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Profile {
     /// "profile `NAME` in FILE", the origin errors name.
     pub label: String,
@@ -33,6 +33,20 @@ pub struct Profile {
     /// gRPC metadata sent on every call: the profile's `grpc_meta`, then
     /// `TEMPORAL_GRPC_META_*` variables over it (an empty variable removes a header).
     pub grpc_meta: BTreeMap<String, String>,
+}
+
+/// Names only: the values include API keys, inline private keys and header values.
+impl std::fmt::Debug for Profile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut keys: Vec<_> = self.values.keys().collect();
+        keys.sort_unstable();
+        f.debug_struct("Profile")
+            .field("label", &self.label)
+            .field("file", &self.file)
+            .field("settings", &keys)
+            .field("grpc_meta", &self.grpc_meta.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 /// Where Temporal's tools look for the file when neither `--temporal-config-file` nor
@@ -82,13 +96,15 @@ pub fn load(
             (false, None) => Ok(out),
         };
     }
+    // Protected from plugin grants whatever profile is used: it may hold other profiles' keys.
+    out.file = Some(path.clone());
     let config: ClientConfig = load_client_config(
         LoadClientConfigOptions::builder()
             .config_source(DataSource::Path(path.display().to_string()))
             .build(),
         Some(&HashMap::new()),
     )
-    .map_err(|e| file_err(e.to_string()))?;
+    .map_err(|e| file_err(without_source_lines(&e.to_string())))?;
     let profile_name = name.unwrap_or(DEFAULT_PROFILE);
     let Some(profile) = config.profiles.get(profile_name) else {
         if name.is_none() {
@@ -108,8 +124,24 @@ pub fn load(
     out.label = format!("profile `{profile_name}` in {}", path.display());
     out.values = values(profile).map_err(file_err)?;
     out.grpc_meta = grpc_meta(profile.grpc_meta.clone(), env)?;
-    out.file = Some(path);
     Ok(out)
+}
+
+/// A TOML parser message without the source lines it quotes (`1 | api_key = sk-…`): the file
+/// holds secrets, and the message goes to logs.
+fn without_source_lines(message: &str) -> String {
+    message
+        .lines()
+        .filter(|l| {
+            let t = l.trim_start();
+            !(t.starts_with('|')
+                || t.split_once('|')
+                    .is_some_and(|(n, _)| n.trim().parse::<u32>().is_ok()))
+        })
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.chars().all(|c| c == '^' || c == ' '))
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
 /// The profile's fields under our setting keys.
@@ -137,7 +169,12 @@ fn tls_values(tls: &ClientConfigTLS, v: &mut HashMap<&'static str, String>) -> R
                 .into(),
         );
     }
-    v.insert("tls", (tls.disabled != Some(true)).to_string());
+    if tls.disabled == Some(true) {
+        // Switched off, as Temporal's tools read it: the certificates stay unused.
+        v.insert("tls", "false".to_string());
+        return Ok(());
+    }
+    v.insert("tls", "true".to_string());
     let sources = [
         (
             &tls.client_cert,
@@ -189,5 +226,20 @@ fn grpc_meta(
     p.grpc_meta = file;
     p.load_from_env(Some(&only_meta))
         .map_err(|e| ConfigError::Conflict(format!("TEMPORAL_GRPC_META_*: {e}")))?;
+    // Checked here: a header gRPC cannot send would otherwise fail every connection attempt,
+    // reported as an unreachable server for ever. The value is not echoed (it may be a token).
+    for (key, value) in &p.grpc_meta {
+        use temporalio_client::tonic::metadata::{AsciiMetadataKey, AsciiMetadataValue};
+        if AsciiMetadataKey::from_bytes(key.as_bytes()).is_err() || key.ends_with("-bin") {
+            return Err(ConfigError::Conflict(format!(
+                "gRPC metadata `{key}` (grpc_meta / TEMPORAL_GRPC_META_*): not a valid ASCII header name"
+            )));
+        }
+        if AsciiMetadataValue::try_from(value.as_str()).is_err() {
+            return Err(ConfigError::Conflict(format!(
+                "gRPC metadata `{key}` (grpc_meta / TEMPORAL_GRPC_META_*): the value is not a valid header value (visible ASCII)"
+            )));
+        }
+    }
     Ok(p.grpc_meta.into_iter().collect())
 }

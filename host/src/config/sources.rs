@@ -105,14 +105,21 @@ impl Sources {
     /// Adds Temporal's client profile (named by `profile` / `TEMPORAL_PROFILE`, read from
     /// `temporal_config_file` / `TEMPORAL_CONFIG_FILE` or the default path) under the other
     /// layers. `env` is the whole environment (the default path and the gRPC headers need it).
+    /// With `only_if_named` (dev mode) the default file's default profile is not used: a
+    /// developer's `default` may well be production, and dev mode must not quietly run local
+    /// plugins against it.
     pub fn with_temporal_profile(
         mut self,
         env: &HashMap<String, String>,
+        only_if_named: bool,
     ) -> Result<Self, ConfigError> {
         let name = self.get("profile").map(|r| r.value.trim().to_string());
         let file = self
             .get("temporal_config_file")
             .map(|r| PathBuf::from(r.value.trim()));
+        if only_if_named && name.is_none() && file.is_none() {
+            return Ok(self);
+        }
         self.profile = Some(super::profile::load(env, name.as_deref(), file.as_deref())?);
         Ok(self)
     }

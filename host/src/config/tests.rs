@@ -41,7 +41,7 @@ pub(super) fn resolve(
         move |k| env.get(k).cloned(),
         file.as_ref().map(|f| f.path()),
     )?
-    .with_temporal_profile(&whole)?;
+    .with_temporal_profile(&whole, false)?;
     Config::resolve(&src)
 }
 

@@ -211,3 +211,60 @@ fn certificates_come_inline_or_from_files_and_inline_keys_are_never_shown() {
         Some(Pem::File(cert_path.into()))
     );
 }
+
+#[test]
+fn tls_switched_off_drops_lower_layers_certificates_and_dev_mode_needs_a_named_profile() {
+    // A profile that turns TLS off keeps its certificates listed: TLS is simply off.
+    let (_dir, file) = profile_file(&format!(
+        "[profile.default]\naddress = \"x:1\"\n[profile.default.tls]\ndisabled = true\nserver_ca_cert_data = \"\"\"{CERT}\"\"\"\n"
+    ));
+    let c = resolve(&[], &[("TEMPORAL_CONFIG_FILE", &file)], None).expect("disabled");
+    assert!(c.tls.is_none());
+    assert_eq!(c.address.scheme(), "http");
+    // A variable switches a profile's TLS off without a conflict.
+    let (_on, with_ca) = profile_file(&format!(
+        "[profile.default.tls]\nserver_ca_cert_data = \"\"\"{CERT}\"\"\"\n"
+    ));
+    let c = resolve(
+        &[],
+        &[
+            ("TEMPORAL_CONFIG_FILE", &with_ca),
+            ("TEMPORAL_TLS", "false"),
+        ],
+        None,
+    )
+    .expect("off by variable");
+    assert!(c.tls.is_none());
+
+    // Dev mode ignores the default file's default profile unless a profile or file is named.
+    let home = tempfile::tempdir().expect("home");
+    let dir = home.path().join(".config/temporalio");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(dir.join("temporal.toml"), TWO_PROFILES).expect("write");
+    let env: std::collections::HashMap<String, String> =
+        [("HOME".to_string(), home.path().display().to_string())].into();
+    let lookup = env.clone();
+    let src = super::sources::Sources::new(
+        [("plugins_dir", home.path().display().to_string())].into(),
+        move |k| lookup.get(k).cloned(),
+        None,
+    )
+    .expect("sources")
+    .with_temporal_profile(&env, true)
+    .expect("dev");
+    assert_eq!(
+        super::Config::resolve(&src).expect("resolve").namespace,
+        "default"
+    );
+}
+
+#[test]
+fn grpc_metadata_that_grpc_cannot_send_is_refused_without_echoing_it() {
+    let e = err(
+        &[],
+        &[("TEMPORAL_GRPC_META_X_TOKEN", "line\nbreak-sekret")],
+        None,
+    );
+    assert!(e.contains("x-token"), "{e}");
+    assert!(!e.contains("sekret"), "{e}");
+}

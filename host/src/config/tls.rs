@@ -56,10 +56,38 @@ pub struct TlsConfig {
     pub server_name: Option<String>,
 }
 
+/// Every setting that configures TLS beyond switching it on.
+const TLS_KEYS: &[&str] = &[
+    "tls_client_cert_path",
+    "tls_client_cert_data",
+    "tls_client_key_path",
+    "tls_client_key_data",
+    "tls_server_ca_cert_path",
+    "tls_server_ca_cert_data",
+    "tls_server_name",
+];
+
 /// Resolves TLS and the API key: `(tls, api_key)`, `tls` `None` for plain text.
 pub(super) fn resolve(src: &Sources) -> Result<(Option<TlsConfig>, Option<String>), ConfigError> {
     let opt = |key: &str| src.get(key);
-    let tls_on = opt("tls").map(|r| parse::boolean(&r)).transpose()?;
+    let api_key = opt("api_key").map(|r| parse::name(&r)).transpose()?;
+    let switch = opt("tls");
+    let tls_on = switch.as_ref().map(parse::boolean).transpose()?;
+    if let (Some(false), Some(off)) = (tls_on, switch) {
+        // TLS switched off in a layer no lower than a certificate's: which one was meant? A
+        // certificate from a lower layer (a profile) is simply not used.
+        if let Some(cert) = TLS_KEYS
+            .iter()
+            .filter_map(|k| src.get(k))
+            .find(|r| r.origin.rank() <= off.origin.rank())
+        {
+            return Err(ConfigError::Conflict(format!(
+                "{}=false conflicts with {}, which is also set",
+                off.origin, cert.origin
+            )));
+        }
+        return Ok((None, api_key));
+    }
     let files = TlsConfig {
         client_cert: pem(src, "tls_client_cert")?,
         client_key: pem(src, "tls_client_key")?,
@@ -75,17 +103,9 @@ pub(super) fn resolve(src: &Sources) -> Result<(Option<TlsConfig>, Option<String
                 .into(),
         ));
     }
-    let api_key = opt("api_key").map(|r| parse::name(&r)).transpose()?;
     let implied = files != TlsConfig::default() || api_key.is_some();
     let tls = match tls_on {
-        Some(false) if files != TlsConfig::default() => {
-            return Err(ConfigError::Conflict(
-                "TEMPORAL_TLS=false conflicts with the TLS certificate settings that are also set"
-                    .into(),
-            ));
-        }
-        Some(false) => None,
-        Some(true) => Some(files),
+        Some(_) => Some(files),
         None if implied => Some(files),
         None => None,
     };

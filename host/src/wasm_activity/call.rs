@@ -195,11 +195,19 @@ impl Call {
             return Err(ActivityError::non_retryable(
                 "ArgumentMismatch",
                 format!(
-                    "{}: expects {} argument(s) ({}), got {}",
+                    "{}: expects {} argument(s) ({}), got {}{}",
                     self.who(),
                     params.len(),
                     expected.join(", "),
-                    input.len()
+                    input.len(),
+                    if params
+                        .last()
+                        .is_some_and(|(_, t)| matches!(t, Type::Option(_)))
+                    {
+                        " (trailing option parameters may be left out)"
+                    } else {
+                        ""
+                    }
                 ),
             ));
         }

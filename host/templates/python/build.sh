@@ -21,7 +21,9 @@ src=$(mktemp -d)
 mkdir -p "$(dirname "$out")"
 partial="$out.$$.partial"
 trap 'rm -rf "$src" "$partial"' EXIT
-cp "$here"/*.py "$src/"
+# Every module and package of the plugin, not the WIT, build outputs or this script.
+(cd "$here" && tar --exclude=./wit --exclude='*.wasm' --exclude='*.partial' --exclude=./build.sh \
+  --exclude=__pycache__ -cf - .) | (cd "$src" && tar -xf -)
 "$venv/bin/componentize-py" --quiet --wit-path "$here/wit" --world {{name}} \
   componentize --python-path "$src" --output "$partial" app
 mv -f "$partial" "$out"
