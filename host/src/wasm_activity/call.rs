@@ -5,10 +5,8 @@
 use super::ActivityPlugin;
 use super::exports::ExportedFunction;
 use crate::activity::{ActivityContext, ActivityError};
-use crate::convert::payload::{
-    null_payload, payload_to_val, raw_to_val, val_to_payload, val_to_raw,
-};
-use crate::convert::{describe, val_to_json};
+use crate::convert::payload::{null_payload, val_to_payload, val_to_raw};
+use crate::convert::val_to_json;
 use crate::metrics::HostMetrics;
 use crate::runtime::activity_host::{ActivityState, OUTPUT_CAPACITY, Output};
 use crate::runtime::limits::{self, MemoryLimitExceeded};
@@ -180,53 +178,7 @@ impl Call {
     }
 
     fn arguments(&self, input: &[Payload]) -> Result<Vec<Val>, ActivityError> {
-        let params = &self.function.params;
-        // Trailing `option<…>` parameters may be left out, as optional arguments are in the
-        // SDKs that call us: a parameter added to the end of a signature as an option keeps
-        // every existing caller working.
-        let omitted = params.get(input.len()..).unwrap_or_default();
-        let optional_tail =
-            !self.function.raw && omitted.iter().all(|(_, t)| matches!(t, Type::Option(_)));
-        if input.len() != params.len() && !(input.len() < params.len() && optional_tail) {
-            let expected: Vec<String> = params
-                .iter()
-                .map(|(n, t)| format!("{n}: {}", describe(t)))
-                .collect();
-            return Err(ActivityError::non_retryable(
-                "ArgumentMismatch",
-                format!(
-                    "{}: expects {} argument(s) ({}), got {}{}",
-                    self.who(),
-                    params.len(),
-                    expected.join(", "),
-                    input.len(),
-                    if params
-                        .last()
-                        .is_some_and(|(_, t)| matches!(t, Type::Option(_)))
-                    {
-                        " (trailing option parameters may be left out)"
-                    } else {
-                        ""
-                    }
-                ),
-            ));
-        }
-        params
-            .iter()
-            .zip(input)
-            .map(|((name, ty), p)| {
-                if self.function.raw {
-                    return Ok(raw_to_val(p));
-                }
-                payload_to_val(p, ty).map_err(|e| {
-                    ActivityError::non_retryable(
-                        "ArgumentMismatch",
-                        format!("{}, parameter `{name}` ({}): {e}", self.who(), describe(ty)),
-                    )
-                })
-            })
-            .chain(omitted.iter().map(|_| Ok(Val::Option(None))))
-            .collect()
+        super::arguments::values(&self.function, &self.who(), input)
     }
 
     fn result(&self, val: Option<Val>) -> Result<Payload, (Cause, ActivityError)> {
