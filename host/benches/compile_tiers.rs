@@ -9,7 +9,6 @@
 
 mod common;
 
-use common::plugins_dir;
 use std::time::{Duration, Instant};
 use wasm_worker::engine::{PoolSize, plugin_config};
 use wasmtime::{Engine, Strategy};
@@ -53,14 +52,7 @@ fn main() {
     let winch = engine(Strategy::Winch);
     println!("| plugin | size | Cranelift compile | Winch compile | Winch / Cranelift |");
     println!("|---|---|---|---|---|");
-    let mut files: Vec<_> = std::fs::read_dir(plugins_dir())
-        .expect("plugins")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "wasm"))
-        .collect();
-    files.sort();
-    for path in files {
+    for path in common::plugin_files() {
         let bytes = std::fs::read(&path).expect("read");
         let c = compile(&cranelift, &bytes);
         let w = compile(&winch, &bytes);

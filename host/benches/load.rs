@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{load, plugins_dir, start, tokio};
+use common::{load, start, tokio};
 use std::time::{Duration, Instant};
 use wasm_worker::compile_cache::CompileCache;
 use wasm_worker::engine::{PoolSize, plugin_engine};
@@ -46,14 +46,7 @@ fn main() {
     let cache = CompileCache::open(cache_dir.path(), &engine).expect("cache");
     println!("| plugin | size | compile | cached load (median of 5) |");
     println!("|---|---|---|---|");
-    let mut files: Vec<_> = std::fs::read_dir(plugins_dir())
-        .expect("plugins")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "wasm"))
-        .collect();
-    files.sort();
-    for path in files {
+    for path in common::plugin_files() {
         let bytes = std::fs::read(&path).expect("read");
         let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
         let started = Instant::now();

@@ -129,7 +129,7 @@ impl CompileCache {
         let Ok(read) = std::fs::read_dir(&self.dir) else {
             return;
         };
-        let mut entries: Vec<(SystemTime, u64, PathBuf)> = read
+        let entries: Vec<(SystemTime, u64, PathBuf)> = read
             .filter_map(Result::ok)
             .filter(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
             .filter_map(|e| {
@@ -137,15 +137,24 @@ impl CompileCache {
                 Some((m.modified().ok()?, m.len(), e.path()))
             })
             .collect();
-        let mut total: u64 = entries.iter().map(|(_, len, _)| len).sum();
-        entries.sort();
-        for (_, len, path) in entries {
-            if total <= max {
-                break;
-            }
-            if std::fs::remove_file(&path).is_ok() {
-                total -= len;
-            }
+        delete_oldest(entries, max);
+    }
+}
+
+/// Deletes the oldest of `entries` (modified time, size, path) until the rest total at most
+/// `max` bytes: the pruning of both on-disk caches.
+pub(crate) fn delete_oldest(mut entries: Vec<(SystemTime, u64, PathBuf)>, max: u64) {
+    let mut total: u64 = entries.iter().map(|(_, len, _)| len).sum();
+    if total <= max {
+        return;
+    }
+    entries.sort();
+    for (_, len, path) in entries {
+        if total <= max {
+            break;
+        }
+        if std::fs::remove_file(&path).is_ok() {
+            total -= len;
         }
     }
 }

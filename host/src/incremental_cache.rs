@@ -70,19 +70,7 @@ impl DiskCacheStore {
                 }
             }
         }
-        let mut total: u64 = entries.iter().map(|(_, len, _)| len).sum();
-        if total <= max {
-            return;
-        }
-        entries.sort();
-        for (_, len, path) in entries {
-            if total <= max {
-                break;
-            }
-            if std::fs::remove_file(&path).is_ok() {
-                total -= len;
-            }
-        }
+        crate::compile_cache::delete_oldest(entries, max);
     }
 }
 

@@ -29,6 +29,18 @@ pub fn plugins_dir() -> PathBuf {
     dir
 }
 
+/// Every `*.wasm` in [`plugins_dir`], sorted.
+pub fn plugin_files() -> Vec<PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(plugins_dir())
+        .expect("plugins")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "wasm"))
+        .collect();
+    files.sort();
+    files
+}
+
 /// A runtime and the plugin set of `files` (names in [`plugins_dir`]).
 pub fn load(files: &[&str], pool: PoolSize) -> (Runtime, PluginSet, HostMetrics) {
     let metrics = HostMetrics::new();
