@@ -352,7 +352,7 @@ impl DevConfig {
 }
 
 /// A setting that has a default in the table, so some layer always provides it.
-fn required(src: &Sources, key: &str) -> Result<Raw, ConfigError> {
+pub(super) fn required(src: &Sources, key: &str) -> Result<Raw, ConfigError> {
     src.get(key)
         .ok_or_else(|| ConfigError::Conflict(format!("internal: setting `{key}` has no default")))
 }

@@ -36,9 +36,7 @@ pub(super) fn resolve(src: &Sources) -> Result<Option<OtlpConfig>, ConfigError> 
     if !matches!(endpoint.scheme(), "http" | "https") || endpoint.host().is_none() {
         return Err(raw.invalid("must be an http:// or https:// URL with a host"));
     }
-    let wire_raw = src
-        .get("otlp_protocol")
-        .ok_or_else(|| ConfigError::Conflict("internal: otlp_protocol has no default".into()))?;
+    let wire_raw = super::required(src, "otlp_protocol")?;
     let wire = match wire_raw.value.trim() {
         "grpc" => OtlpWire::Grpc,
         "http/protobuf" | "http" => OtlpWire::HttpProtobuf,
@@ -53,9 +51,7 @@ pub(super) fn resolve(src: &Sources) -> Result<Option<OtlpConfig>, ConfigError> 
     if wire == OtlpWire::HttpProtobuf && matches!(endpoint.path(), "" | "/") {
         endpoint.set_path("/v1/metrics");
     }
-    let interval_raw = src
-        .get("otlp_interval")
-        .ok_or_else(|| ConfigError::Conflict("internal: otlp_interval has no default".into()))?;
+    let interval_raw = super::required(src, "otlp_interval")?;
     let interval = parse::duration(&interval_raw)?;
     if interval < Duration::from_secs(1) {
         return Err(interval_raw.invalid("must be at least 1s"));
