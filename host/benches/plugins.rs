@@ -6,9 +6,8 @@
 
 mod common;
 
-use common::{activation, evict, json, load, start, tokio};
+use common::{activation, context, evict, json, load, order, start, tokio};
 use criterion::{Criterion, criterion_group, criterion_main};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use temporalio_common::protos::coresdk::activity_result::{
     ActivityResolution, Success, activity_resolution,
@@ -16,29 +15,8 @@ use temporalio_common::protos::coresdk::activity_result::{
 use temporalio_common::protos::coresdk::workflow_activation::{
     ResolveActivity, workflow_activation_job,
 };
-use tokio_util::sync::CancellationToken;
-use wasm_worker::activity::{ActivityContext, ActivityInfo, ActivityRegistry};
+use wasm_worker::activity::ActivityRegistry;
 use wasm_worker::engine::PoolSize;
-
-fn context(activity_type: &str) -> ActivityContext {
-    ActivityContext::new(
-        ActivityInfo {
-            activity_id: "1".into(),
-            activity_type: activity_type.into(),
-            workflow_id: "wf".into(),
-            run_id: "run".into(),
-            workflow_type: "Bench".into(),
-            namespace: "default".into(),
-            task_queue: "bench".into(),
-            attempt: 1,
-            heartbeat_details: Vec::new(),
-            start_to_close_timeout: Some(Duration::from_secs(30)),
-            deadline: None,
-        },
-        CancellationToken::new(),
-        Arc::new(|_| {}),
-    )
-}
 
 fn activity_calls(c: &mut Criterion) {
     let pool = PoolSize {
@@ -49,22 +27,10 @@ fn activity_calls(c: &mut Criterion) {
     let mut registry = ActivityRegistry::default();
     wasm_worker::register_activities(&set, &mut registry, &metrics);
     let rt = tokio();
-    let order = serde_json::json!({
-        "id": "A-17",
-        "lines": [
-            {"sku": "tea", "quantity": 2, "unit_price": 4.5},
-            {"sku": "cup", "quantity": 1, "unit_price": 12.0},
-            {"sku": "pot", "quantity": 1, "unit_price": 30.0}
-        ],
-        "shipping": {"courier": "DHL"},
-        "priority": "high",
-        "extras": ["gift-wrap", "express"],
-        "coupon": "HALF"
-    });
     let mut group = c.benchmark_group("activity_call");
     for (activity, input) in [
         ("greet_activity", serde_json::json!("World")),
-        ("summarize_order", order),
+        ("summarize_order", order()),
     ] {
         let a = registry.get(activity).expect(activity);
         let input = json(&input);

@@ -112,3 +112,40 @@ pub fn tokio() -> tokio::runtime::Runtime {
 pub fn shared<T>(t: T) -> Arc<T> {
     Arc::new(t)
 }
+
+/// The context of attempt 1 of `activity_type`, 30 s to run.
+pub fn context(activity_type: &str) -> wasm_worker::activity::ActivityContext {
+    wasm_worker::activity::ActivityContext::new(
+        wasm_worker::activity::ActivityInfo {
+            activity_id: "1".into(),
+            activity_type: activity_type.into(),
+            workflow_id: "wf".into(),
+            run_id: "run".into(),
+            workflow_type: "Bench".into(),
+            namespace: "default".into(),
+            task_queue: "bench".into(),
+            attempt: 1,
+            heartbeat_details: Vec::new(),
+            start_to_close_timeout: Some(std::time::Duration::from_secs(30)),
+            deadline: None,
+        },
+        tokio_util::sync::CancellationToken::new(),
+        Arc::new(|_| {}),
+    )
+}
+
+/// The input of `summarize_order`: a record with a list, a variant, an enum, flags, an option.
+pub fn order() -> serde_json::Value {
+    serde_json::json!({
+        "id": "A-17",
+        "lines": [
+            {"sku": "tea", "quantity": 2, "unit_price": 4.5},
+            {"sku": "cup", "quantity": 1, "unit_price": 12.0},
+            {"sku": "pot", "quantity": 1, "unit_price": 30.0}
+        ],
+        "shipping": {"courier": "DHL"},
+        "priority": "high",
+        "extras": ["gift-wrap", "express"],
+        "coupon": "HALF"
+    })
+}

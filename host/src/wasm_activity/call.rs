@@ -58,12 +58,35 @@ impl Cause {
     }
 }
 
+/// One activity type's series, looked up once when it is registered rather than hashed by
+/// label on every call.
+pub(super) struct CallMetrics {
+    calls: prometheus::IntCounter,
+    seconds: prometheus::Histogram,
+    failures: prometheus::IntCounterVec,
+    plugin: Arc<str>,
+    activity_type: String,
+}
+
+impl CallMetrics {
+    pub(super) fn new(metrics: &HostMetrics, plugin: &Arc<str>, activity_type: &str) -> Self {
+        let labels = [&**plugin, activity_type];
+        CallMetrics {
+            calls: metrics.plugin_calls.with_label_values(&labels),
+            seconds: metrics.plugin_call_seconds.with_label_values(&labels),
+            failures: metrics.plugin_failures.clone(),
+            plugin: plugin.clone(),
+            activity_type: activity_type.to_string(),
+        }
+    }
+}
+
 /// Everything one attempt needs.
 pub(super) struct Call {
     pub(super) plugin: Arc<ActivityPlugin>,
     pub(super) function: ExportedFunction,
     pub(super) plugin_name: Arc<str>,
-    pub(super) metrics: HostMetrics,
+    pub(super) metrics: Arc<CallMetrics>,
 }
 
 impl Call {
@@ -73,18 +96,14 @@ impl Call {
         ctx: ActivityContext,
         input: Vec<Payload>,
     ) -> Result<Payload, ActivityError> {
-        let labels = [&*self.plugin_name, self.function.activity_type.as_str()];
-        self.metrics.plugin_calls.with_label_values(&labels).inc();
+        let m = &self.metrics;
+        m.calls.inc();
         let started = Instant::now();
         let outcome = self.attempt(ctx, input).await;
-        self.metrics
-            .plugin_call_seconds
-            .with_label_values(&labels)
-            .observe(started.elapsed().as_secs_f64());
+        m.seconds.observe(started.elapsed().as_secs_f64());
         outcome.map_err(|(cause, err)| {
-            self.metrics
-                .plugin_failures
-                .with_label_values(&[labels[0], labels[1], cause.label()])
+            m.failures
+                .with_label_values(&[&*m.plugin, m.activity_type.as_str(), cause.label()])
                 .inc();
             err
         })

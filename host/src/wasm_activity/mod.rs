@@ -20,7 +20,7 @@ pub(crate) struct WasmActivity {
     plugin: Arc<ActivityPlugin>,
     function: ExportedFunction,
     plugin_name: Arc<str>,
-    metrics: HostMetrics,
+    metrics: Arc<call::CallMetrics>,
 }
 
 impl WasmActivity {
@@ -37,7 +37,7 @@ impl WasmActivity {
                     plugin: plugin.clone(),
                     function: f.clone(),
                     plugin_name: name.clone(),
-                    metrics: metrics.clone(),
+                    metrics: Arc::new(call::CallMetrics::new(metrics, &name, &f.activity_type)),
                 },
             )
         })
