@@ -276,6 +276,12 @@ async fn traps_panics_loops_and_memory_bombs_fail_only_their_activity() {
         out.error()
     );
 
+    // The default isolation: every call a fresh instance, no global survives.
+    for _ in 0..2 {
+        let out = run(&queue, Call::new("count_calls", &queue).json(json!(false))).await;
+        assert_eq!(out.json(), json!(1), "a fresh instance per call");
+    }
+
     let out = run(&queue, Call::new("hog_memory", &queue)).await;
     assert_eq!(out.failure().error_type, "MemoryLimitExceeded");
     assert!(
@@ -303,6 +309,53 @@ async fn traps_panics_loops_and_memory_bombs_fail_only_their_activity() {
             "no {cause} failure counted:\n{metrics}"
         );
     }
+    host.stop().await.expect("stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reused_instances_keep_their_state_until_a_call_fails() {
+    let (host, queue, _dir) = plugin_host(
+        &[("test_activities.wasm", guests::bytes(TEST_ACTIVITIES))],
+        &[(
+            "test_activities.toml",
+            "isolation = \"reuse\"\nmax_call_time = \"1s\"\nmemory_limit_mib = 16\n",
+        )],
+    )
+    .await;
+    let count = |then_trap: bool| Call::new("count_calls", &queue).json(json!(then_trap));
+    for expected in 1..=3 {
+        let out = run(&queue, count(false)).await;
+        assert_eq!(
+            out.json(),
+            json!(expected),
+            "the kept instance serves again"
+        );
+    }
+    // A call that traps after counting: its instance (count 4) is not kept.
+    let out = run(&queue, count(true)).await;
+    assert_eq!(out.failure().error_type, "Trap", "{}", out.error());
+    let out = run(&queue, count(false)).await;
+    assert_eq!(out.json(), json!(1), "a fresh instance after the trap");
+    let out = run(&queue, count(false)).await;
+    assert_eq!(out.json(), json!(2));
+    // The limits hold for reused instances as for fresh ones.
+    let out = run(
+        &queue,
+        Call::new("spin", &queue).timeout(Duration::from_secs(30)),
+    )
+    .await;
+    assert_eq!(out.failure().error_type, "DeadlineExceeded");
+    let out = run(&queue, Call::new("hog_memory", &queue)).await;
+    assert_eq!(out.failure().error_type, "MemoryLimitExceeded");
+    // Each call sees its own context: attempt 1 returns an error (a normal return, so its
+    // instance is kept) after a heartbeat; attempt 2, on that same instance, sees attempt 2
+    // and the heartbeat's details.
+    let call = Call::new("heartbeat_then_fail", &queue)
+        .json(json!("{\"step\":7}"))
+        .attempts(2)
+        .heartbeat_timeout(Duration::from_secs(10));
+    let out = run(&queue, call).await;
+    assert_eq!(out.json(), json!("{\"step\":7}"));
     host.stop().await.expect("stop");
 }
 

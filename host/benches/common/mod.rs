@@ -43,11 +43,28 @@ pub fn plugin_files() -> Vec<PathBuf> {
 
 /// A runtime and the plugin set of `files` (names in [`plugins_dir`]).
 pub fn load(files: &[&str], pool: PoolSize) -> (Runtime, PluginSet, HostMetrics) {
+    load_as(
+        &files.iter().map(|f| (*f, *f)).collect::<Vec<_>>(),
+        &[],
+        pool,
+    )
+}
+
+/// Like [`load`], each file under a name of its own (`(file, as)`), with manifests
+/// (`(name.toml, text)`).
+pub fn load_as(
+    files: &[(&str, &str)],
+    manifests: &[(&str, &str)],
+    pool: PoolSize,
+) -> (Runtime, PluginSet, HostMetrics) {
     let metrics = HostMetrics::new();
     let runtime = Runtime::new(pool, &metrics, None).expect("runtime");
     let dir = tempfile::tempdir().expect("tempdir");
-    for f in files {
-        std::fs::copy(plugins_dir().join(f), dir.path().join(f)).expect("copy");
+    for (f, to) in files {
+        std::fs::copy(plugins_dir().join(f), dir.path().join(to)).expect("copy");
+    }
+    for (name, text) in manifests {
+        std::fs::write(dir.path().join(name), text).expect("manifest");
     }
     let set = PluginSet::load(&runtime, dir.path(), &metrics);
     assert!(set.errors.is_empty(), "{:?}", set.errors);

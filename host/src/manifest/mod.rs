@@ -76,6 +76,7 @@ struct Raw {
     outbound: Option<outbound::RawLimits>,
     #[serde(default)]
     env_from_host: Vec<String>,
+    isolation: Option<String>,
 }
 
 /// A plugin's manifest, validated.
@@ -100,6 +101,8 @@ pub struct Manifest {
     /// Names of the host's secrets the plugin sees as environment variables (values are
     /// never part of the manifest, its digest or the build ID).
     pub env_from_host: Vec<String>,
+    /// Whether activity calls get a fresh instance each (the default) or reuse kept ones.
+    pub isolation: Isolation,
     /// SHA-256 of the manifest file, hex; `None` without one. Part of the build ID: a changed
     /// manifest changes what the plugin may do, so it is a new version like changed code.
     pub sha256: Option<String>,
@@ -119,10 +122,22 @@ impl Default for Manifest {
             versioning_by_type: BTreeMap::new(),
             outbound: Outbound::default(),
             env_from_host: Vec::new(),
+            isolation: Isolation::Fresh,
             sha256: None,
             warnings: Vec::new(),
         }
     }
+}
+
+/// What one activity call may see of the calls before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isolation {
+    /// A fresh instance per call: nothing one call leaves behind reaches another.
+    Fresh,
+    /// Instances are kept and reused after calls that returned normally: faster (an
+    /// interpreter starts once, not per call), but globals and caches persist between calls.
+    /// For plugins written to be stateless.
+    Reuse,
 }
 
 /// Why a manifest was refused; the message names the setting and the value where one is at
@@ -298,6 +313,16 @@ impl Manifest {
             raw.outbound,
             plugins_dir,
         )?;
+        m.isolation = match raw.isolation.as_deref() {
+            None | Some("fresh") => Isolation::Fresh,
+            Some("reuse") => Isolation::Reuse,
+            Some(other) => {
+                return Err(invalid(
+                    format!("isolation = {other:?}"),
+                    "must be \"fresh\" (a new instance per call, the default) or \"reuse\" (instances kept between calls)",
+                ));
+            }
+        };
         m.env_from_host = raw.env_from_host;
         m.env = raw.env;
         m.rename = raw.rename;

@@ -166,3 +166,31 @@ fn mistakes_name_the_field() {
         .to_string();
     assert!(e.contains("must be an absolute path"), "{e}");
 }
+
+#[test]
+fn isolation_is_fresh_unless_reuse_is_asked_for() {
+    let at = Path::new("/");
+    assert_eq!(
+        Manifest::parse("", at).expect("parse").isolation,
+        Isolation::Fresh
+    );
+    assert_eq!(
+        Manifest::parse("isolation = \"fresh\"", at)
+            .expect("parse")
+            .isolation,
+        Isolation::Fresh
+    );
+    assert_eq!(
+        Manifest::parse("isolation = \"reuse\"", at)
+            .expect("parse")
+            .isolation,
+        Isolation::Reuse
+    );
+    let err = Manifest::parse("isolation = \"shared\"", at)
+        .expect_err("refused")
+        .to_string();
+    assert!(
+        err.starts_with("isolation = \"shared\": must be \"fresh\""),
+        "{err}"
+    );
+}

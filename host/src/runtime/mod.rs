@@ -7,6 +7,7 @@
 //! linkers owns the store types.
 
 pub mod activity_host;
+pub mod idle_slots;
 pub mod limits;
 pub mod outbound;
 pub mod output;
@@ -49,6 +50,8 @@ pub struct Runtime {
     incremental: Option<Arc<DiskCacheStore>>,
     /// Memory all activity attempts may spend converting arguments at once.
     conversions: Arc<crate::convert::ConversionBudget>,
+    /// Activity instances kept idle (`isolation = "reuse"`), all plugins together.
+    idle_slots: idle_slots::IdleSlots,
     _ticker: EpochTicker,
 }
 
@@ -101,6 +104,9 @@ impl Runtime {
             grants: crate::manifest::GrantPolicy::default(),
             incremental,
             conversions: Arc::new(crate::convert::ConversionBudget::new(512 << 20)),
+            // The pool holds two instances per concurrent activity; the second is the headroom
+            // idle instances may use.
+            idle_slots: idle_slots::IdleSlots::new(pool.activities),
             _ticker: ticker,
         })
     }
@@ -199,6 +205,11 @@ impl Runtime {
     /// The bound on argument conversion memory.
     pub fn conversions(&self) -> &Arc<crate::convert::ConversionBudget> {
         &self.conversions
+    }
+
+    /// The bound on activity instances kept idle between calls.
+    pub fn idle_slots(&self) -> &idle_slots::IdleSlots {
+        &self.idle_slots
     }
 
     /// The shared engine.

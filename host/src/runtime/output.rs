@@ -32,10 +32,11 @@ impl Captured {
         }
     }
 
-    /// What was kept, and how many bytes were dropped.
+    /// What was kept, and how many bytes were dropped, since the last `take`: each call of a
+    /// reused instance starts with the whole budget.
     pub fn take(&self) -> (Vec<u8>, usize) {
         let mut b = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        (std::mem::take(&mut b.bytes), b.dropped)
+        (std::mem::take(&mut b.bytes), std::mem::take(&mut b.dropped))
     }
 }
 

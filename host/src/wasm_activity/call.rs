@@ -135,29 +135,37 @@ impl Call {
         })?;
         let limit = self.time_limit(&ctx);
         let cancelled = ctx.cancelled.clone();
-        let (state, output) = ActivityState::new(
-            self.plugin_name.clone(),
-            &self.plugin.source.manifest,
-            ctx,
-            &self.plugin.egress,
-            &self.plugin.secrets,
-        )
-        .map_err(|e| {
-            (
-                Cause::Sandbox,
-                ActivityError::retryable("SandboxSetup", format!("{}: {e:#}", self.who())),
-            )
-        })?;
-        let mut store = limits::store(self.plugin.pre.engine(), state);
+        let activity_type = self.function.activity_type.as_str();
+        let (mut store, kept, output, calls) = match self
+            .plugin
+            .warm
+            .as_ref()
+            .and_then(|w| w.take(activity_type))
+        {
+            Some(mut warm) => {
+                warm.store.data_mut().begin(ctx);
+                warm.store.epoch_deadline_async_yield_and_update(1);
+                (warm.store, Some(warm.instance), warm.output, warm.calls)
+            }
+            None => {
+                let (state, output) = self.state(ctx)?;
+                let store = limits::store(self.plugin.pre.engine(), state);
+                (store, None, output, 0)
+            }
+        };
 
         let n_results = usize::from(self.function.result.is_some());
         let mut results = vec![Val::Bool(false); n_results];
         let work = async {
-            let instance = self.plugin.pre.instantiate_async(&mut store).await?;
+            let instance = match kept {
+                Some(i) => i,
+                None => self.plugin.pre.instantiate_async(&mut store).await?,
+            };
             let func = instance
                 .get_func(&mut store, self.function.index)
                 .ok_or_else(|| wasmtime::format_err!("export `{}` vanished", self.function.name))?;
-            func.call_async(&mut store, &args, &mut results).await
+            func.call_async(&mut store, &args, &mut results).await?;
+            Ok(instance)
         };
         let outcome = tokio::select! {
             r = work => r.map_err(Some),
@@ -175,12 +183,38 @@ impl Call {
         };
         let stderr_tail = self.log_output(&output, store.data().log_dropped());
         match outcome {
-            Ok(()) => self
-                .result(results.into_iter().next())
-                .and_then(|p| self.within_limit(p)),
+            Ok(instance) => {
+                // Only an instance whose call returned normally is kept: after a trap, a
+                // deadline or a cancellation its state is half-way through something.
+                if let Some(warm) = &self.plugin.warm {
+                    warm.put(activity_type, store, instance, output, calls + 1);
+                }
+                self.result(results.into_iter().next())
+                    .and_then(|p| self.within_limit(p))
+            }
             Err(None) => Err((Cause::Cancelled, ActivityError::Cancelled)),
             Err(Some(e)) => Err(self.classify(&e, &stderr_tail)),
         }
+    }
+
+    /// A fresh instance's store state, granting what the manifest grants.
+    fn state(
+        &self,
+        ctx: ActivityContext,
+    ) -> Result<(ActivityState, Output), (Cause, ActivityError)> {
+        ActivityState::new(
+            self.plugin_name.clone(),
+            &self.plugin.source.manifest,
+            ctx,
+            &self.plugin.egress,
+            &self.plugin.secrets,
+        )
+        .map_err(|e| {
+            (
+                Cause::Sandbox,
+                ActivityError::retryable("SandboxSetup", format!("{}: {e:#}", self.who())),
+            )
+        })
     }
 
     /// The call's time limit: the attempt's remaining start-to-close time, capped by the

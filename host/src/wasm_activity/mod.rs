@@ -5,6 +5,7 @@ mod arguments;
 mod call;
 pub(crate) mod exports;
 mod plugin;
+mod warm;
 
 pub(crate) use plugin::{ActivityPlugin, ActivityPluginError};
 

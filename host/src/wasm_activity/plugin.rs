@@ -40,6 +40,8 @@ pub struct ActivityPlugin {
     pub(super) secrets: Arc<Secrets>,
     /// The host's bound on memory spent converting arguments.
     pub(super) conversions: Arc<crate::convert::ConversionBudget>,
+    /// Instances kept between calls, when the manifest says `isolation = "reuse"`.
+    pub(super) warm: Option<super::warm::WarmInstances>,
 }
 
 impl ActivityPlugin {
@@ -74,6 +76,8 @@ impl ActivityPlugin {
             &source.manifest.outbound,
             metrics,
         )?);
+        let warm = (source.manifest.isolation == crate::manifest::Isolation::Reuse)
+            .then(|| super::warm::WarmInstances::new(runtime.idle_slots().clone()));
         Ok(ActivityPlugin {
             source,
             functions,
@@ -81,6 +85,7 @@ impl ActivityPlugin {
             egress,
             secrets,
             conversions: runtime.conversions().clone(),
+            warm,
         })
     }
 }

@@ -117,6 +117,14 @@ impl ActivityState {
 }
 
 impl ActivityState {
+    /// Readies the state of a kept instance (`isolation = "reuse"`) for its next attempt:
+    /// that attempt's context (info, heartbeats, cancellation) and a full `log` budget.
+    pub fn begin(&mut self, ctx: ActivityContext) {
+        self.ctx = ctx;
+        self.log_budget = LOG_BUDGET;
+        self.log_dropped = 0;
+    }
+
     /// `log` records the attempt dropped for want of budget.
     pub fn log_dropped(&self) -> usize {
         self.log_dropped

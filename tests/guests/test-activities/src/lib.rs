@@ -113,6 +113,15 @@ impl Hostile for Plugin {
         core::arch::wasm32::unreachable()
     }
 
+    fn count_calls(then_trap: bool) -> u32 {
+        static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        if then_trap {
+            core::arch::wasm32::unreachable()
+        }
+        n
+    }
+
     fn recurse(depth: u32) -> u32 {
         // Each frame keeps a buffer live so the optimiser cannot turn this into a loop.
         let frame = std::hint::black_box([depth as u8; 256]);
