@@ -6,6 +6,11 @@
 //! `cargo bench -p wasm-worker --features winch-eval --bench compile_tiers` (after
 //! `make plugins`). Not built by default: the `winch` feature of wasmtime is not part of the
 //! product.
+//!
+//! The edit loop, where an author waits most: with `COMPILE_TIERS_EDITS=DIR`, for each
+//! `NAME.wasm` in DIR beside `NAME.edited.wasm` (the same plugin rebuilt after a one-line
+//! edit), a second table compares what the host does today — Cranelift with its function
+//! cache filled by compiling `NAME.wasm` — against Winch compiling the edited file.
 
 mod common;
 
@@ -14,12 +19,19 @@ use wasm_worker::engine::{PoolSize, plugin_config};
 use wasmtime::{Engine, Strategy};
 
 fn engine(strategy: Strategy) -> Engine {
+    engine_with(strategy, None)
+}
+
+fn engine_with(
+    strategy: Strategy,
+    incremental: Option<std::sync::Arc<dyn wasmtime::CacheStore>>,
+) -> Engine {
     let mut config = plugin_config(
         PoolSize {
             activities: 4,
             workflow_runs: 4,
         },
-        None,
+        incremental,
     )
     .expect("config");
     config.strategy(strategy);
@@ -70,6 +82,47 @@ fn main() {
             bytes.len() as f64 / (1 << 20) as f64,
             cell(&c),
             cell(&w),
+        );
+    }
+    if let Some(dir) = std::env::var_os("COMPILE_TIERS_EDITS") {
+        edits(std::path::Path::new(&dir), &winch);
+    }
+}
+
+/// The edit-loop table (module docs).
+fn edits(dir: &std::path::Path, winch: &Engine) {
+    println!();
+    println!(
+        "| plugin (one-line edit) | Cranelift, function cache from the previous build | Winch | Winch / Cranelift |"
+    );
+    println!("|---|---|---|---|");
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .expect("edits folder")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().ends_with(".edited.wasm"))
+        .collect();
+    names.sort();
+    for edited in names {
+        let name = edited.to_string_lossy().replace(".edited.wasm", ".wasm");
+        let before = std::fs::read(&name).expect("the plugin before the edit");
+        let after = std::fs::read(&edited).expect("edited");
+        let cache = tempfile::tempdir().expect("tempdir");
+        let store = std::sync::Arc::new(
+            wasm_worker::incremental_cache::DiskCacheStore::open(cache.path()).expect("store"),
+        );
+        let cranelift = engine_with(Strategy::Cranelift, Some(store.clone()));
+        compile(&cranelift, &before).expect("the plugin before the edit compiles");
+        store.take_counts();
+        let c = compile(&cranelift, &after).expect("edited, Cranelift");
+        let (reused, compiled, _) = store.take_counts();
+        let w = compile(winch, &after).expect("edited, Winch");
+        println!(
+            "| {} | {:.2} s ({compiled} functions compiled, {reused} reused) | {:.2} s | {:.2} |",
+            edited.file_name().expect("name").to_string_lossy(),
+            c.as_secs_f64(),
+            w.as_secs_f64(),
+            w.as_secs_f64() / c.as_secs_f64()
         );
     }
 }

@@ -167,6 +167,7 @@ async fn change_routing(
                 status.message()
             ),
         }
+        tracing::debug!(build_id, what, code = ?status.code(), reason = status.message(), ms = started.elapsed().as_millis() as u64, "routing change refused for now; retrying");
         tokio::select! {
             () = tokio::time::sleep(RETRY_EVERY) => {}
             () = cancel.cancelled() => anyhow::bail!("shutdown requested before {}/{build_id} was {what}", d.name),

@@ -12,8 +12,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 use tokio::sync::mpsc;
 
-/// Quiet time after the last event before a reload is considered.
-const DEBOUNCE: Duration = Duration::from_millis(50);
+/// Quiet time after the last event before a reload is considered: long enough to take the
+/// files of one `mv a.wasm a.toml plugins/` (microseconds apart) as one change, short enough
+/// not to dominate a swap of a compiled-before build (~100 ms, most of it the server).
+const DEBOUNCE: Duration = Duration::from_millis(25);
 /// How long the folder's files must stay unchanged before the reload is requested.
 const SETTLE: Duration = Duration::from_millis(50);
 
@@ -24,7 +26,8 @@ pub(crate) struct Watcher {
 
 /// Watches `dir`; sends `()` on `tx` whenever the plugin files changed and settled.
 pub(crate) fn watch(dir: &Path, tx: mpsc::Sender<()>) -> notify::Result<Watcher> {
-    let (raw_tx, mut raw_rx) = mpsc::unbounded_channel::<()>();
+    // `true` when the burst may have left a file half-written (it must settle first).
+    let (raw_tx, mut raw_rx) = mpsc::unbounded_channel::<bool>();
     let root = dir.to_path_buf();
     let mut debouncer =
         new_debouncer(
@@ -32,13 +35,16 @@ pub(crate) fn watch(dir: &Path, tx: mpsc::Sender<()>) -> notify::Result<Watcher>
             None,
             move |result: DebounceEventResult| match result {
                 Ok(events) => {
-                    let relevant = events.iter().any(|e| {
+                    let mut relevant = events.iter().filter(|e| {
                         // The folder itself going away (or being replaced) counts too.
                         changes_content(&e.event.kind)
                             && e.paths.iter().any(|p| is_plugin_file(p) || p == &root)
                     });
-                    if relevant {
-                        let _ = raw_tx.send(());
+                    if let Some(first) = relevant.next() {
+                        let unsettled = std::iter::once(first)
+                            .chain(relevant)
+                            .any(|e| !complete_on_arrival(&e.event.kind));
+                        let _ = raw_tx.send(unsettled);
                     }
                 }
                 Err(errors) => {
@@ -51,9 +57,13 @@ pub(crate) fn watch(dir: &Path, tx: mpsc::Sender<()>) -> notify::Result<Watcher>
     debouncer.watch(dir, RecursiveMode::NonRecursive)?;
     let dir = dir.to_path_buf();
     tokio::spawn(async move {
-        while raw_rx.recv().await.is_some() {
-            while raw_rx.try_recv().is_ok() {}
-            settle(&dir).await;
+        while let Some(mut unsettled) = raw_rx.recv().await {
+            while let Ok(more) = raw_rx.try_recv() {
+                unsettled |= more;
+            }
+            if unsettled {
+                settle(&dir).await;
+            }
             if tx.send(()).await.is_err() {
                 return;
             }
@@ -72,6 +82,16 @@ fn changes_content(kind: &EventKind) -> bool {
         EventKind::Modify(m) => !matches!(m, ModifyKind::Metadata(_)),
         _ => false,
     }
+}
+
+/// Renames and removals: a file renamed into the folder (the documented way to publish) is
+/// whole the moment it appears, so waiting for it to settle would only delay the swap. A
+/// creation or a write may be the start of a copy still in progress.
+fn complete_on_arrival(kind: &EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::Modify(ModifyKind::Name(_)) | EventKind::Remove(_)
+    )
 }
 
 /// Plugins and their manifests; everything else in the folder is ignored.
@@ -110,5 +130,30 @@ async fn settle(dir: &Path) {
             return;
         }
         last = now;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use notify::event::{CreateKind, DataChange, MetadataKind, RemoveKind, RenameMode};
+
+    #[test]
+    fn only_renames_and_removals_skip_the_settle_wait() {
+        assert!(complete_on_arrival(&EventKind::Modify(ModifyKind::Name(
+            RenameMode::To
+        ))));
+        assert!(complete_on_arrival(&EventKind::Modify(ModifyKind::Name(
+            RenameMode::Both
+        ))));
+        assert!(complete_on_arrival(&EventKind::Remove(RemoveKind::File)));
+        assert!(!complete_on_arrival(&EventKind::Create(CreateKind::File)));
+        assert!(!complete_on_arrival(&EventKind::Modify(ModifyKind::Data(
+            DataChange::Any
+        ))));
+        assert!(!complete_on_arrival(&EventKind::Modify(ModifyKind::Any)));
+        assert!(!changes_content(&EventKind::Modify(ModifyKind::Metadata(
+            MetadataKind::Any
+        ))));
     }
 }
