@@ -139,7 +139,7 @@ node:
 BENCH_PLUGINS := $(CURDIR)/dist/bench-plugins
 BENCH_VENV := $(HOME)/.cache/wasm-worker/venv-bench
 export BENCH_PLUGINS
-bench: setup rust-plugins
+bench: setup rust-plugins python-plugin js-plugin
 	cargo build --release -p wasm-worker --bin wasm-worker
 	cargo build --release -p bench-native-worker
 	cd bench/workflows && CARGO_TARGET_DIR=$(PLUGINS_TARGET) cargo build --release --target wasm32-wasip2
@@ -149,7 +149,8 @@ bench: setup rust-plugins
 	   $(PLUGINS_TARGET)/wasm32-wasip2/release/bench_workflows.wasm $(BENCH_PLUGINS)/
 	bench/setup.sh
 	$(BENCH_VENV)/bin/python bench/run.py $(BENCH_ARGS)
-	$(BENCH_VENV)/bin/python bench/swap_latency.py
+	bench/build_edits.sh $(CURDIR)/dist/edit-plugins
+	$(BENCH_VENV)/bin/python bench/swap_latency.py --edits $(CURDIR)/dist/edit-plugins
 
 lint:
 	cargo fmt --all -- --check

@@ -3,7 +3,12 @@ folder to the new build being current on /status — with a cold compile cache (
 compiles) and a warm one (a revert to files compiled before). Also the cold start: process
 start to /readyz 200 with a warm compile cache.
 
-    ~/.cache/wasm-worker/venv-bench/bin/python bench/swap_latency.py [--rounds 5]
+With `--edits DIR` (what `bench/build_edits.sh DIR` builds: NAME.wasm and NAME.edited.wasm, the
+Python, JavaScript and Rust examples before and after a one-line edit), also the edit loop of
+each, in a host of its own with an empty compile cache: the plugin renamed in (cold), the
+edited build renamed over it (after the edit), the first build again (revert).
+
+    ~/.cache/wasm-worker/venv-bench/bin/python bench/swap_latency.py [--rounds 5] [--edits DIR]
 
 Prints a table; run by `make bench` after the throughput table.
 """
@@ -74,6 +79,7 @@ def wait_propagated(port: int, build: str, timeout: float = 60.0) -> None:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--edits", type=Path, help="NAME.wasm + NAME.edited.wasm pairs (bench/build_edits.sh)")
     args = p.parse_args()
     target = Path(
         os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache" / "wasm-worker" / "target")
@@ -90,9 +96,11 @@ def main() -> int:
     server, address = bench.start_dev_server(paths.temporal, logs)
     rows: list[tuple[str, float, float]] = []
     try:
-        folder = Path(tempfile.mkdtemp(prefix="swap-plugins-"))
+        folder = Path(tempfile.mkdtemp(prefix="swap-plugins-")) / "plugins"
+        folder.mkdir()
         for f in ("hello_activity.wasm", "greeting_workflow.wasm"):
             shutil.copyfile(paths.plugins / f, folder / f)
+        shutil.copyfile(paths.plugins / "greeting_workflow.wasm", folder.parent / "greeting_workflow.keep")
         extra = paths.plugins / "bench_workflows.wasm"
         cache = Path(tempfile.mkdtemp(prefix="swap-cache-"))
 
@@ -128,12 +136,13 @@ def main() -> int:
             build, t = wait_current_change(port, build)
             warm.append(t)
         bench.stop(proc)
+        edit_rows = edit_loop(args.edits, start_host, folder, cache) if args.edits else []
         rows = [
             ("start to /readyz, empty compile cache", first_start, first_start),
             ("start to /readyz, warm compile cache", warm_start, warm_start),
             ("swap, new file compiled (file renamed in -> current)", cold[0], cold[0]),
             ("swap, files compiled before (revert / re-add)", statistics.median(warm), max(warm)),
-        ]
+        ] + edit_rows
     finally:
         bench.stop(server)
     print("| what | median s | max s |")
@@ -142,6 +151,34 @@ def main() -> int:
         print(f"| {what} | {med:.2f} | {worst:.2f} |")
     print_phases(logs / "swap.log")
     return 0
+
+
+def edit_loop(edits: Path, start_host, folder: Path, cache: Path) -> list[tuple[str, float, float]]:
+    """Time to current of each plugin in `edits`: cold, after its one-line edit, reverted."""
+    rows: list[tuple[str, float, float]] = []
+    for edited in sorted(edits.glob("*.edited.wasm")):
+        name = edited.name.replace(".edited.wasm", ".wasm")
+        # A folder with the greeting workflow alone (the example plugins' activity types would
+        # clash with the Rust example's) and an empty compile cache: a first load is cold.
+        for f in folder.iterdir():
+            f.unlink()
+        for f in cache.iterdir():
+            shutil.rmtree(f) if f.is_dir() else f.unlink()
+        shutil.copyfile(folder.parent / "greeting_workflow.keep", folder / "greeting_workflow.wasm")
+        proc, port, _ = start_host(f"edit-{name.removesuffix('.wasm').replace('_', '-')}")
+        try:
+            times = []
+            for src in (edits / name, edited, edits / name):
+                build = current(port)
+                wait_propagated(port, build)
+                publish(src, folder, name)
+                build, t = wait_current_change(port, build, timeout=300.0)
+                times.append(t)
+        finally:
+            bench.stop(proc)
+        for what, t in zip(("empty caches", "after a one-line edit", "revert"), times):
+            rows.append((f"edit loop: {name}, {what}", t, t))
+    return rows
 
 
 # The host's own account of each swap (JSON log lines): where the time after the watcher's

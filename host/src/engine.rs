@@ -60,7 +60,12 @@ pub fn plugin_config(
 }
 
 /// Linear-memory bytes a slot keeps resident and resets with `memset` (see [`pooling`]).
-const MEMORY_KEEP_RESIDENT: usize = 4 << 20;
+const MEMORY_KEEP_RESIDENT: usize = 1 << 20;
+
+/// Freed slots that keep their memory (and module affinity) for the next instance; beyond
+/// them, a freed slot is reused before an untouched one is. With [`MEMORY_KEEP_RESIDENT`] this
+/// bounds what idle slots hold resident: at most 32 MiB.
+const MAX_UNUSED_WARM_SLOTS: u32 = 32;
 
 /// Table bytes reset with `memset` rather than `madvise` when a slot is reused.
 const TABLE_KEEP_RESIDENT: usize = 64 << 10;
@@ -99,16 +104,18 @@ fn pooling(pool: PoolSize) -> PoolingAllocationConfig {
     // dirtied and restores just those with `memset`, up to this many bytes, instead of
     // `madvise` over the whole slot — no syscall per page range, no TLB shootdown on the other
     // core, no page faults when the slot is reused. Measured (`cargo bench --bench plugins`):
-    // `greet_activity` call 44 → 21 µs, new workflow run 113 → 52 µs, activation 24 → 17 µs.
-    // Slots keep at most this much resident each; an instance that dirtied more (an
-    // interpreter's heap) gets `madvise` for the rest. Without the ioctl wasmtime would
-    // `memset` the first 4 MiB of every memory blindly (slower than `madvise`), so older
+    // `greet_activity` call 44 → 21 µs, new workflow run 113 → 52 µs, activation 24 → 17 µs
+    // (4 MiB kept; 1 MiB measured within noise of it, 22.8 µs, and bounds idle memory four
+    // times tighter). Slots keep at most this much resident each; an instance that dirtied
+    // more (an interpreter's heap) gets `madvise` for the rest. Without the ioctl wasmtime would
+    // `memset` the first MiB of every memory blindly (slower than `madvise`), so older
     // kernels keep the `madvise` path.
     if pagemap_scan_supported(
         &std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default(),
     ) {
         p.pagemap_scan(wasmtime::Enabled::Auto);
         p.linear_memory_keep_resident(MEMORY_KEEP_RESIDENT);
+        p.max_unused_warm_slots(MAX_UNUSED_WARM_SLOTS);
     }
     p
 }
