@@ -84,6 +84,8 @@ pub(crate) struct Grants {
     pub(crate) memory_limit_mib: u64,
     /// Longest one call may run.
     pub(crate) max_call_time: String,
+    /// `fresh` (an instance per activity call) or `reuse` (instances kept between calls).
+    pub(crate) isolation: &'static str,
     /// `host → guest (ro|rw)` folder grants.
     pub(crate) dirs: Vec<String>,
     /// Where it may connect.
@@ -217,6 +219,10 @@ fn ok(
             grants: Grants {
                 memory_limit_mib: m.memory_limit >> 20,
                 max_call_time: humantime::format_duration(m.max_call_time).to_string(),
+                isolation: match m.isolation {
+                    crate::manifest::Isolation::Fresh => "fresh",
+                    crate::manifest::Isolation::Reuse => "reuse",
+                },
                 dirs: m
                     .dirs
                     .iter()
@@ -284,9 +290,10 @@ pub(crate) fn render(reports: &[FileReport]) -> String {
         let _ = writeln!(out, "  imports: {}", list(&l.imports));
         let _ = writeln!(
             out,
-            "  sandbox: memory {} MiB, calls up to {}; folders {}; outbound {}; env {}; secrets {}",
+            "  sandbox: memory {} MiB, calls up to {}, {} instances; folders {}; outbound {}; env {}; secrets {}",
             g.memory_limit_mib,
             g.max_call_time,
+            g.isolation,
             list(&g.dirs),
             list(&g.allowed_outbound_hosts),
             list(&g.env),

@@ -42,7 +42,7 @@ fn good_files_are_described_with_their_types_imports_and_grants() {
     std::fs::write(dir.path().join("flows.wasm"), guests::bytes(TEST_WORKFLOWS)).expect("write");
     std::fs::write(
         dir.path().join("hello.toml"),
-        "memory_limit_mib = 32\nallowed_outbound_hosts = [\"https://api.example.com\"]\nenv = { MODE = \"sekret-value\" }\n",
+        "memory_limit_mib = 32\nisolation = \"reuse\"\nallowed_outbound_hosts = [\"https://api.example.com\"]\nenv = { MODE = \"sekret-value\" }\n",
     )
     .expect("write");
     let (code, reports) = json_of(&[dir.path().as_os_str()]);
@@ -62,6 +62,7 @@ fn good_files_are_described_with_their_types_imports_and_grants() {
         "greet-activity(name: string) -> string"
     );
     assert_eq!(hello["grants"]["memory_limit_mib"], 32);
+    assert_eq!(hello["grants"]["isolation"], "reuse");
     assert_eq!(hello["grants"]["env"], serde_json::json!(["MODE"]));
     assert!(
         !hello.to_string().contains("sekret-value"),
