@@ -62,12 +62,29 @@ fn main() {
     }
     let cranelift = engine(Strategy::Cranelift);
     let winch = engine(Strategy::Winch);
-    println!("| plugin | size | Cranelift compile | Winch compile | Winch / Cranelift |");
-    println!("|---|---|---|---|---|");
+    // Cranelift without its optimisations: a faster first tier that keeps NaN
+    // canonicalisation, so workflows could use it too (Winch may not).
+    let unoptimised = {
+        let mut config = plugin_config(
+            PoolSize {
+                activities: 4,
+                workflow_runs: 4,
+            },
+            None,
+        )
+        .expect("config");
+        config.cranelift_opt_level(wasmtime::OptLevel::None);
+        Engine::new(&config).expect("engine")
+    };
+    println!(
+        "| plugin | size | Cranelift compile | Winch compile | Winch / Cranelift | Cranelift, opt-level none |"
+    );
+    println!("|---|---|---|---|---|---|");
     for path in common::plugin_files() {
         let bytes = std::fs::read(&path).expect("read");
         let c = compile(&cranelift, &bytes);
         let w = compile(&winch, &bytes);
+        let n = compile(&unoptimised, &bytes);
         let cell = |r: &Result<Duration, String>| match r {
             Ok(d) => format!("{:.2} s", d.as_secs_f64()),
             Err(e) => format!("refused: {e}"),
@@ -77,11 +94,12 @@ fn main() {
             _ => "—".into(),
         };
         println!(
-            "| {} | {:.1} MiB | {} | {} | {ratio} |",
+            "| {} | {:.1} MiB | {} | {} | {ratio} | {} |",
             path.file_name().expect("name").to_string_lossy(),
             bytes.len() as f64 / (1 << 20) as f64,
             cell(&c),
             cell(&w),
+            cell(&n),
         );
     }
     if let Some(dir) = std::env::var_os("COMPILE_TIERS_EDITS") {
