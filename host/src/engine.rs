@@ -108,46 +108,12 @@ fn pooling(pool: PoolSize) -> PoolingAllocationConfig {
     // (4 MiB kept; 1 MiB measured within noise of it, 22.8 µs, and bounds idle memory four
     // times tighter). Slots keep at most this much resident each; an instance that dirtied
     // more (an interpreter's heap) gets `madvise` for the rest. Without the ioctl wasmtime would
-    // `memset` the first MiB of every memory blindly (slower than `madvise`), so older
-    // kernels keep the `madvise` path.
-    if pagemap_scan_supported(
-        &std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default(),
-    ) {
-        p.pagemap_scan(wasmtime::Enabled::Auto);
+    // `memset` the first MiB of every memory blindly (slower than `madvise`), so where the
+    // ioctl is missing (older kernels, seccomp, gVisor) the `madvise` path stays.
+    if PoolingAllocationConfig::is_pagemap_scan_available() {
+        p.pagemap_scan(wasmtime::Enabled::Yes);
         p.linear_memory_keep_resident(MEMORY_KEEP_RESIDENT);
         p.max_unused_warm_slots(MAX_UNUSED_WARM_SLOTS);
     }
     p
-}
-
-/// Whether a Linux kernel of release `osrelease` (`6.18.4-…`) has the `PAGEMAP_SCAN` ioctl
-/// (added in 6.7).
-fn pagemap_scan_supported(osrelease: &str) -> bool {
-    if !cfg!(target_os = "linux") {
-        return false;
-    }
-    let mut parts = osrelease
-        .trim()
-        .split(|c: char| !c.is_ascii_digit())
-        .map(|p| p.parse::<u32>().ok());
-    match (parts.next().flatten(), parts.next().flatten()) {
-        (Some(major), Some(minor)) => (major, minor) >= (6, 7),
-        _ => false,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::pagemap_scan_supported;
-
-    #[test]
-    fn pagemap_scan_needs_linux_6_7() {
-        assert!(pagemap_scan_supported("6.18.44-fc-v1147\n"));
-        assert!(pagemap_scan_supported("6.7.0"));
-        assert!(pagemap_scan_supported("7.0.1-arch1"));
-        assert!(!pagemap_scan_supported("6.6.87-1-lts"));
-        assert!(!pagemap_scan_supported("5.15.0-91-generic"));
-        assert!(!pagemap_scan_supported(""));
-        assert!(!pagemap_scan_supported("garbage"));
-    }
 }

@@ -104,9 +104,10 @@ impl Runtime {
             grants: crate::manifest::GrantPolicy::default(),
             incremental,
             conversions: Arc::new(crate::convert::ConversionBudget::new(512 << 20)),
-            // The pool holds two instances per concurrent activity; the second is the headroom
-            // idle instances may use.
-            idle_slots: idle_slots::IdleSlots::new(pool.activities),
+            // The pool holds two instances per concurrent activity; idle instances may use
+            // half of that headroom, so attempts that overlap (a retry starting while the
+            // last attempt is torn down, two generations during a swap) still find slots.
+            idle_slots: idle_slots::IdleSlots::new(pool.activities.div_ceil(2)),
             _ticker: ticker,
         })
     }
