@@ -1,4 +1,4 @@
-//! Unit tests of one activity attempt.
+//! Unit tests of encoding an attempt's result.
 
 use super::*;
 
