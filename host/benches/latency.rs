@@ -8,14 +8,8 @@
 
 mod common;
 
-use common::{activation, context, evict, json, load_as, order, start, tokio};
+use common::{context, evict, greeting_resolved, json, load_as, order, start, tokio};
 use std::time::{Duration, Instant};
-use temporalio_common::protos::coresdk::activity_result::{
-    ActivityResolution, Success, activity_resolution,
-};
-use temporalio_common::protos::coresdk::workflow_activation::{
-    ResolveActivity, workflow_activation_job,
-};
 use wasm_worker::activity::ActivityRegistry;
 use wasm_worker::engine::PoolSize;
 
@@ -172,18 +166,7 @@ fn main() {
             n += 1;
             let run = format!("run-{n}");
             rt.block_on(workflows.handle(start(&run))).expect("served");
-            let resolve = activation(
-                &run,
-                workflow_activation_job::Variant::ResolveActivity(ResolveActivity {
-                    seq: 1,
-                    result: Some(ActivityResolution {
-                        status: Some(activity_resolution::Status::Completed(Success {
-                            result: Some(json(&serde_json::json!("Hello, World!"))),
-                        })),
-                    }),
-                    is_local: false,
-                }),
-            );
+            let resolve = greeting_resolved(&run);
             let started = Instant::now();
             let done = rt.block_on(workflows.handle(resolve)).expect("served");
             let took = started.elapsed();

@@ -112,6 +112,28 @@ pub fn start(run_id: &str) -> WorkflowActivation {
     )
 }
 
+/// The activation that resolves the greeting run's activity (`seq` 1) with "Hello, World!":
+/// the run then completes.
+pub fn greeting_resolved(run_id: &str) -> WorkflowActivation {
+    use temporalio_common::protos::coresdk::activity_result::{
+        ActivityResolution, Success, activity_resolution,
+    };
+    activation(
+        run_id,
+        workflow_activation_job::Variant::ResolveActivity(
+            temporalio_common::protos::coresdk::workflow_activation::ResolveActivity {
+                seq: 1,
+                result: Some(ActivityResolution {
+                    status: Some(activity_resolution::Status::Completed(Success {
+                        result: Some(json(&serde_json::json!("Hello, World!"))),
+                    })),
+                }),
+                is_local: false,
+            },
+        ),
+    )
+}
+
 pub fn evict(run_id: &str) -> WorkflowActivation {
     activation(
         run_id,
