@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The host-wide bound on idle instances: each holds pooling-allocator slots a fresh
-/// instance of another plugin may need, so together they may use only the headroom the pool
-/// was sized with (one extra instance per concurrent activity).
+/// instance of another plugin may need, so together they may use only part of the headroom
+/// the pool was sized with (the runtime gives them half of it).
 #[derive(Debug, Clone)]
 pub struct IdleSlots {
     used: Arc<AtomicUsize>,

@@ -50,19 +50,15 @@ pub(super) struct CallMetrics {
     calls: prometheus::IntCounter,
     seconds: prometheus::Histogram,
     failures: prometheus::IntCounterVec,
-    plugin: Arc<str>,
-    activity_type: String,
 }
 
 impl CallMetrics {
-    pub(super) fn new(metrics: &HostMetrics, plugin: &Arc<str>, activity_type: &str) -> Self {
-        let labels = [&**plugin, activity_type];
+    pub(super) fn new(metrics: &HostMetrics, plugin: &str, activity_type: &str) -> Self {
+        let labels = [plugin, activity_type];
         CallMetrics {
             calls: metrics.plugin_calls.with_label_values(&labels),
             seconds: metrics.plugin_call_seconds.with_label_values(&labels),
             failures: metrics.plugin_failures.clone(),
-            plugin: plugin.clone(),
-            activity_type: activity_type.to_string(),
         }
     }
 }
@@ -89,7 +85,11 @@ impl Call {
         m.seconds.observe(started.elapsed().as_secs_f64());
         outcome.map_err(|(cause, err)| {
             m.failures
-                .with_label_values(&[&*m.plugin, m.activity_type.as_str(), cause.label()])
+                .with_label_values(&[
+                    &*self.plugin_name,
+                    self.function.activity_type.as_str(),
+                    cause.label(),
+                ])
                 .inc();
             err
         })
