@@ -149,7 +149,7 @@ async fn core_and_host_metrics_reach_an_otlp_collector() {
 
     let names = eventually(
         Duration::from_secs(30),
-        "core's and the host's metrics at the collector",
+        "core's activity and the host's metrics at the collector",
         || {
             let seen = seen.clone();
             async move {
@@ -162,16 +162,17 @@ async fn core_and_host_metrics_reach_an_otlp_collector() {
                     "wasm_worker_plugin_call_seconds_sum",
                     "wasm_worker_plugin_call_seconds_bucket",
                 ];
-                let core = names.iter().any(|n| n.starts_with("temporal_"));
+                // Core exports on its own schedule: its activity series may
+                // arrive in a later export than its worker series.
+                let core = names.iter().any(|n| n.starts_with("temporal_activity"));
                 (core && wanted.iter().all(|w| names.contains(*w))).then_some(names)
             }
         },
     )
     .await;
     assert!(
-        names.contains("temporal_activity_execution_latency")
-            || names.iter().any(|n| n.starts_with("temporal_activity")),
-        "core's activity metrics: {names:?}"
+        names.iter().any(|n| n.starts_with("temporal_worker")),
+        "core's worker metrics: {names:?}"
     );
     {
         let seen = seen.lock().expect("lock");
