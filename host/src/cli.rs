@@ -53,6 +53,15 @@ pub(crate) enum Subcommand {
         /// The component to write.
         out: PathBuf,
     },
+    /// Show or steer the deployment's fleet rollout, through the coordinator workflow.
+    Rollout {
+        /// `status`, `pause`, `resume`, `promote`, `rollback` or `revert`.
+        action: String,
+        /// The build `revert` makes current again.
+        build: Option<String>,
+        /// `--json`.
+        json: bool,
+    },
     /// Load plugin files as the host would and print its verdict, offline.
     Check {
         /// Files and folders to check.
@@ -153,6 +162,23 @@ fn command() -> Command {
                 .about("Make a component of a wasm32-wasi reactor module, with the WASI preview-1 adapter (C plugins)")
                 .arg(Arg::new("module").value_name("CORE.wasm").required(true).value_parser(clap::value_parser!(PathBuf)))
                 .arg(Arg::new("out").value_name("OUT.wasm").required(true).value_parser(clap::value_parser!(PathBuf))),
+        )
+        .subcommand(
+            Command::new("rollout")
+                .about("Show or steer the deployment's fleet rollout through its coordinator workflow (via the server, not a host): status | pause | resume | promote | rollback | revert BUILD")
+                .arg(
+                    Arg::new("action")
+                        .value_name("ACTION")
+                        .required(true)
+                        .value_parser(["status", "pause", "resume", "promote", "rollback", "revert"]),
+                )
+                .arg(Arg::new("build").value_name("BUILD").help("The build `revert` makes current again"))
+                .arg(
+                    Arg::new("json")
+                        .long("json")
+                        .action(ArgAction::SetTrue)
+                        .help("Print the coordinator's plan (or answer) as JSON"),
+                ),
         )
         .subcommand(
             Command::new("check")
@@ -258,6 +284,14 @@ where
             Subcommand::ComponentNew {
                 module: m.get_one::<PathBuf>("module").cloned().unwrap_or_default(),
                 out: m.get_one::<PathBuf>("out").cloned().unwrap_or_default(),
+            },
+            Some(m),
+        ),
+        Some(("rollout", m)) => (
+            Subcommand::Rollout {
+                action: m.get_one::<String>("action").cloned().unwrap_or_default(),
+                build: m.get_one::<String>("build").cloned(),
+                json: m.get_flag("json"),
             },
             Some(m),
         ),

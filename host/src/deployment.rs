@@ -201,7 +201,7 @@ pub(crate) async fn describe_version(
 /// has ("missing active task queues"), so asking before both polls arrived fails the swap.
 /// Bounded by [`REGISTRATION_WAIT`]; a server that cannot describe versions is not waited for
 /// (the routing call then says what is wrong).
-async fn wait_registered(d: Deployment<'_>, build_id: &str, cancel: &CancellationToken) {
+pub(crate) async fn wait_registered(d: Deployment<'_>, build_id: &str, cancel: &CancellationToken) {
     let started = tokio::time::Instant::now();
     while started.elapsed() < REGISTRATION_WAIT {
         let answer = describe_version(d, build_id).await;

@@ -22,6 +22,19 @@ pub fn main() -> ExitCode {
         Subcommand::Status { json } => {
             return status_command(cli.flags, cli.config_file.as_deref(), json);
         }
+        Subcommand::Rollout {
+            action,
+            build,
+            json,
+        } => {
+            return crate::rollout_cmd::main(
+                cli.flags,
+                cli.config_file.as_deref(),
+                &action,
+                build,
+                json,
+            );
+        }
         Subcommand::Check { paths, json } => {
             return check_command(cli.flags, cli.config_file.as_deref(), &paths, json);
         }
@@ -96,6 +109,7 @@ pub fn main() -> ExitCode {
             Subcommand::Dev => crate::run_dev(config, dev, shutdown).await,
             Subcommand::Status { .. }
             | Subcommand::Check { .. }
+            | Subcommand::Rollout { .. }
             | Subcommand::Wit { .. }
             | Subcommand::New { .. }
             | Subcommand::CBindings { .. }
@@ -220,7 +234,9 @@ fn status_command(
 }
 
 /// A configuration error is reported on stderr (logging is not set up yet) and exits 2.
-fn configured<T>(resolved: Result<T, crate::config::ConfigError>) -> Result<T, ExitCode> {
+pub(crate) fn configured<T>(
+    resolved: Result<T, crate::config::ConfigError>,
+) -> Result<T, ExitCode> {
     resolved.map_err(|e| {
         eprintln!("wasm-worker: configuration error: {e}");
         ExitCode::from(2)
@@ -228,7 +244,7 @@ fn configured<T>(resolved: Result<T, crate::config::ConfigError>) -> Result<T, E
 }
 
 /// The tokio runtime from `builder`, or the exit code after saying why not.
-fn async_runtime(
+pub(crate) fn async_runtime(
     mut builder: tokio::runtime::Builder,
 ) -> Result<tokio::runtime::Runtime, ExitCode> {
     builder.enable_all().build().map_err(|e| {

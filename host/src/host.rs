@@ -244,6 +244,29 @@ impl Supervisor {
             Err(e) => return Err(e.into()),
         };
         self.health.set_reachable(Ok(()));
+        // Fleet rollouts: this host runs a coordinator worker (whichever host is alive carries
+        // the rollout) and reports to the coordinator instead of routing on its own.
+        let fleet = c
+            .fleet
+            .then(|| {
+                crate::fleet::client::FleetClient::new(
+                    connection.clone(),
+                    &c.namespace,
+                    &c.deployment_name,
+                    &c.task_queue,
+                )
+            })
+            .transpose()?;
+        let coordinator = c
+            .fleet
+            .then(|| {
+                crate::fleet::worker::CoordinatorWorker::start(
+                    connection.clone(),
+                    &c.namespace,
+                    &c.deployment_name,
+                )
+            })
+            .transpose()?;
         let env = Env {
             config: &self.config,
             core: &self.core,
@@ -254,6 +277,7 @@ impl Supervisor {
             native: &self.native,
             current_types: &self.current_types,
             run_budget: &self.run_budget,
+            fleet: fleet.as_ref(),
             stop: &self.stop,
         };
         let (prepared, refused) = self
@@ -344,6 +368,9 @@ impl Supervisor {
         self.stop.cancel();
         let _ = backlog.await;
         rollout.shutdown().await;
+        if let Some(coordinator) = coordinator {
+            coordinator.shutdown().await;
+        }
         match failed {
             Some(e) => Err(e),
             None => Ok(()),

@@ -14,6 +14,8 @@ pub(crate) enum GenerationState {
     Ramping,
     /// No longer current; still polling for its pinned workflows.
     Draining,
+    /// Fleet rollouts: polling, reported to the coordinator, not routed to (yet).
+    Standby,
     /// Stopped after draining (the last few are kept for `/status`).
     Drained,
 }
@@ -25,6 +27,7 @@ impl GenerationState {
             GenerationState::Current => "current",
             GenerationState::Ramping => "ramping",
             GenerationState::Draining => "draining",
+            GenerationState::Standby => "standby",
             GenerationState::Drained => "drained",
         }
     }
@@ -94,6 +97,19 @@ pub(crate) struct Status {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rolled_back: Vec<String>,
     pub routing: Option<RoutingStatus>,
+    /// Fleet rollouts: the coordinator and its plan as last read (the same on every host).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<FleetStatus>,
+}
+
+/// The fleet's rollout, as the coordinator's plan says.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct FleetStatus {
+    /// The coordinator's workflow ID (its history is the rollout's audit log).
+    pub coordinator: String,
+    pub plan: Option<crate::fleet::plan::Plan>,
+    /// Why the last read of the plan failed, if it did.
+    pub error: Option<String>,
 }
 
 /// Shared, updated in place.

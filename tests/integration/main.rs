@@ -15,6 +15,7 @@ mod connect;
 mod dashboard;
 mod dev_mode;
 mod examples;
+mod fleet;
 mod fuzz;
 mod hostile;
 mod hostile_bounds;

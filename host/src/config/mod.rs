@@ -10,6 +10,8 @@ mod listen;
 mod machine;
 mod otlp;
 mod parse;
+mod rollout;
+pub use rollout::RolloutPolicy;
 pub mod profile;
 mod redacted;
 pub mod sources;
@@ -61,26 +63,6 @@ pub enum LogFormat {
     /// One JSON object per line, for log shippers.
     Json,
 }
-
-/// How a new plugin set goes live.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum RolloutPolicy {
-    /// Its version becomes current at once.
-    Immediate,
-    /// Its version ramps first: it gets `percent` of new runs, becomes current after
-    /// `promote_after` completed runs, and is rolled back when more than `max_failure_rate` of
-    /// its workflow tasks and activities fail.
-    Ramp {
-        /// Share of new workflow runs, 0 < percent < 100.
-        percent: f32,
-        /// Completed runs on the ramping version before promotion.
-        promote_after: u64,
-        /// Failure share (0..=1) that triggers a rollback.
-        max_failure_rate: f64,
-    },
-}
-
-impl Eq for RolloutPolicy {}
 
 /// How a workflow type moves between worker versions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -167,6 +149,13 @@ pub struct Config {
     /// How a new plugin set goes live (`--rollout`, `WASM_WORKER_ROLLOUT`, default
     /// `immediate`).
     pub rollout: RolloutPolicy,
+    /// Rollouts are decided by the deployment's coordinator workflow, for every host at once
+    /// (`--fleet`, `WASM_WORKER_FLEET`, default false): this host reports its builds and
+    /// outcomes and never changes the deployment's routing itself.
+    pub fleet: bool,
+    /// A workflow the coordinator runs pinned to each new build before any traffic moves
+    /// (`--gate-workflow` with `--gate-input`); fleet rollouts only.
+    pub gate: Option<crate::fleet::policy::Gate>,
     /// A replaced generation stops after this long even if not drained (`--drain-limit`,
     /// `WASM_WORKER_DRAIN_LIMIT`, default 1h).
     pub drain_limit: Duration,
@@ -262,6 +251,21 @@ impl Config {
                 ))
             })
             .transpose()?;
+        let fleet = parse::boolean(&get("fleet")?)?;
+        let rollout_raw = get("rollout")?;
+        let rollout = parse::rollout(
+            &rollout_raw,
+            &get("ramp_promote_after")?,
+            &get("ramp_max_failure_rate")?,
+        )?;
+        if matches!(rollout, RolloutPolicy::Progressive { .. }) && !fleet {
+            return Err(rollout_raw.invalid(
+                "progressive rollouts are decided for all hosts together: also set fleet = true",
+            ));
+        }
+        let gate = opt("gate_workflow")
+            .map(|w| parse::gate(&w, &get("gate_input")?, fleet))
+            .transpose()?;
         Ok(Config {
             address,
             namespace: parse::name(&get("namespace")?)?,
@@ -284,11 +288,9 @@ impl Config {
                 .map(|r| parse::readable_file(&r))
                 .transpose()?,
             default_versioning: parse::versioning(&get("default_versioning_behavior")?)?,
-            rollout: parse::rollout(
-                &get("rollout")?,
-                &get("ramp_promote_after")?,
-                &get("ramp_max_failure_rate")?,
-            )?,
+            rollout,
+            fleet,
+            gate,
             connect_timeout: parse::limit(&get("connect_timeout")?)?,
             status_interval,
             log_filter: parse::log_filter(&get("log_level")?)?,

@@ -151,7 +151,8 @@ pub(super) fn versioning(raw: &Raw) -> Result<super::Versioning, ConfigError> {
         .ok_or_else(|| raw.invalid("must be `pinned` or `auto-upgrade`"))
 }
 
-/// `immediate`, or `ramp:N%` with the promotion count and failure threshold that go with it.
+/// `immediate`, `ramp:N%` or `progressive:STEPS`, with the promotion count and failure
+/// threshold that go with them.
 pub(super) fn rollout(
     raw: &Raw,
     promote_after: &Raw,
@@ -161,8 +162,29 @@ pub(super) fn rollout(
     if v == "immediate" {
         return Ok(super::RolloutPolicy::Immediate);
     }
+    let thresholds = || -> Result<(u64, f64), ConfigError> {
+        let promote = count(promote_after, 1)?;
+        let rate: f64 = max_failure_rate.value.trim().parse().map_err(|_| {
+            max_failure_rate.invalid("must be a fraction between 0 and 1, e.g. 0.1")
+        })?;
+        if !(0.0..=1.0).contains(&rate) {
+            return Err(max_failure_rate.invalid("must be a fraction between 0 and 1, e.g. 0.1"));
+        }
+        Ok((promote as u64, rate))
+    };
+    if let Some(steps) = v.strip_prefix("progressive:") {
+        let steps = crate::fleet::policy::parse_steps(steps).map_err(|e| raw.invalid(e))?;
+        let (promote_after, max_failure_rate) = thresholds()?;
+        return Ok(super::RolloutPolicy::Progressive {
+            steps,
+            promote_after,
+            max_failure_rate,
+        });
+    }
     let Some(percent) = v.strip_prefix("ramp:") else {
-        return Err(raw.invalid("must be `immediate` or `ramp:N%` (e.g. ramp:10%)"));
+        return Err(raw.invalid(
+            "must be `immediate`, `ramp:N%` (e.g. ramp:10%) or `progressive:STEPS` (e.g. progressive:1%/2m,10%/5m)",
+        ));
     };
     let percent: f32 = percent
         .trim_end_matches('%')
@@ -171,18 +193,31 @@ pub(super) fn rollout(
     if !(percent > 0.0 && percent < 100.0) {
         return Err(raw.invalid("the ramp must be above 0% and below 100%"));
     }
-    let promote = count(promote_after, 1)?;
-    let rate: f64 =
-        max_failure_rate.value.trim().parse().map_err(|_| {
-            max_failure_rate.invalid("must be a fraction between 0 and 1, e.g. 0.1")
-        })?;
-    if !(0.0..=1.0).contains(&rate) {
-        return Err(max_failure_rate.invalid("must be a fraction between 0 and 1, e.g. 0.1"));
-    }
+    let (promote_after, max_failure_rate) = thresholds()?;
     Ok(super::RolloutPolicy::Ramp {
         percent,
-        promote_after: promote as u64,
-        max_failure_rate: rate,
+        promote_after,
+        max_failure_rate,
+    })
+}
+
+/// A gate workflow's type and its JSON input; fleet rollouts only.
+pub(super) fn gate(
+    workflow: &Raw,
+    input: &Raw,
+    fleet: bool,
+) -> Result<crate::fleet::policy::Gate, ConfigError> {
+    let name = name(workflow)?;
+    if !fleet {
+        return Err(
+            workflow.invalid("a gate runs in the fleet's coordinator: also set fleet = true")
+        );
+    }
+    let input = serde_json::from_str(input.value.trim())
+        .map_err(|e| input.invalid(format!("not JSON: {e}")))?;
+    Ok(crate::fleet::policy::Gate {
+        workflow: name,
+        input,
     })
 }
 

@@ -34,6 +34,17 @@ pub(crate) enum Event {
     DrainReport { build_id: String, drained: bool },
     /// The operator asks to try rolled-back files again (SIGHUP).
     Retry,
+    /// Fleet rollouts: the coordinator's routing, read at a tick.
+    Fleet(FleetView),
+}
+
+/// What the fleet's coordinator says of builds, as far as a host needs it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct FleetView {
+    pub current: Option<String>,
+    pub ramping: Option<(String, f32)>,
+    /// Builds the coordinator will not route to (superseded, stale, rolled back): they drain.
+    pub retired: Vec<String>,
 }
 
 /// What the executor must do.
@@ -69,6 +80,8 @@ pub(crate) enum Change {
     Ramp { build_id: String, percent: f32 },
     /// Remove the ramp: every new run goes to the current version.
     Unramp,
+    /// Fleet rollouts: report the polling build to the coordinator, which decides.
+    Announce { build_id: String },
 }
 
 /// Whether the server routes by worker deployment version.

@@ -10,6 +10,7 @@
 //! and rollback, drain limits) are in the machine and unit-tested there.
 
 mod events;
+mod fleet_link;
 pub(crate) mod machine;
 mod publish;
 mod ramp;
@@ -48,6 +49,8 @@ pub(crate) struct Env<'a> {
     pub current_types: &'a Arc<crate::outcomes::CurrentTypes>,
     /// The memory budget of every generation's cached workflow runs.
     pub run_budget: &'a Arc<crate::wasm_workflow::RunBudget>,
+    /// Fleet rollouts: the deployment's coordinator, which decides routing for every host.
+    pub fleet: Option<&'a crate::fleet::client::FleetClient>,
     pub stop: &'a CancellationToken,
 }
 
@@ -66,6 +69,8 @@ pub(crate) struct Rollout {
     propagation: Option<JoinHandle<()>>,
     /// When the reload in progress was requested, loaded and started, for its log line.
     timing: Option<Timing>,
+    /// Fleet rollouts: this host's link to the coordinator.
+    fleet: Option<fleet_link::FleetLink>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -86,8 +91,15 @@ impl Rollout {
         refused: Vec<String>,
         env: &Env<'_>,
     ) -> anyhow::Result<Self> {
+        let machine = Machine::new(env.config.rollout.clone(), env.config.drain_limit);
         let mut rollout = Rollout {
-            machine: Machine::new(env.config.rollout, env.config.drain_limit),
+            machine: match env.fleet {
+                Some(_) => machine.following_fleet(),
+                None => machine,
+            },
+            fleet: env.fleet.map(|client| {
+                fleet_link::FleetLink::new(client.clone(), env.connection.identity().to_string())
+            }),
             generations: HashMap::new(),
             prepared: None,
             drained: VecDeque::new(),
@@ -155,6 +167,13 @@ impl Rollout {
             loaded: Instant::now(),
             started: None,
         });
+        if let Some(link) = &mut self.fleet {
+            let errors = match &event {
+                Event::Refused { errors } => errors.clone(),
+                _ => Vec::new(),
+            };
+            link.refused(errors).await;
+        }
         if let Err(e) = self.dispatch(env, event).await {
             tracing::error!(error = %format!("{e:#}"), "reload failed; keeping the current plugins");
         }
@@ -170,8 +189,10 @@ impl Rollout {
         }
     }
 
-    /// The periodic check: judges the ramp, checks drainage, reaps stopped generations.
+    /// The periodic check: judges the ramp (or, in a fleet, reports outcomes and follows the
+    /// coordinator), checks drainage, reaps stopped generations.
     pub(crate) async fn tick(&mut self, env: &Env<'_>) {
+        self.follow_fleet(env).await;
         let ramp = self
             .machine
             .ramping()
@@ -217,6 +238,10 @@ impl Rollout {
     async fn perform(&mut self, env: &Env<'_>, action: Action) -> anyhow::Result<Option<Event>> {
         Ok(match action {
             Action::Start { build_id } => Some(self.start_generation(env, build_id).await),
+            Action::Route(events::Change::Announce { build_id }) => match &self.fleet {
+                Some(link) => Some(link.announce(env, &build_id).await),
+                None => anyhow::bail!("a fleet report without a fleet coordinator"),
+            },
             Action::Route(change) => Some(server::route(env, change).await),
             Action::CheckDrained { build_id } => {
                 let drained = server::drained(env, &build_id).await;
@@ -290,6 +315,9 @@ impl Rollout {
                     "drain limit"
                 };
                 tracing::info!(%build_id, drain_s = after.as_secs_f64(), reason, "stopping a drained generation");
+                if let Some(link) = &self.fleet {
+                    link.drained(build_id).await;
+                }
                 env.metrics.drain_seconds.observe(after.as_secs_f64());
                 self.drained.push_front(g.status(GenerationState::Drained));
                 self.drained.truncate(KEEP_DRAINED);

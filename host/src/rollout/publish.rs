@@ -40,6 +40,11 @@ pub(super) fn publish(rollout: &Rollout, env: &Env<'_>) {
             .iter()
             .filter_map(|d| status(&d.build_id, GenerationState::Draining)),
     );
+    generations.extend(
+        m.standby()
+            .iter()
+            .filter_map(|b| status(b, GenerationState::Standby)),
+    );
     env.metrics.build_info.reset();
     // Stopped generations are history: on `/status`, not in the live build_info gauge.
     for g in &generations {
@@ -52,11 +57,17 @@ pub(super) fn publish(rollout: &Rollout, env: &Env<'_>) {
     let last_rollback = m.last_rollback().cloned();
     let last_load_error = m.last_load_error().cloned();
     let rolled_back = m.rolled_back();
+    let fleet = rollout.fleet.as_ref().map(|l| crate::status::FleetStatus {
+        coordinator: l.coordinator(),
+        plan: l.plan.clone(),
+        error: l.error.clone(),
+    });
     env.board.update(|s| {
         s.deployment_name.clone_from(&env.config.deployment_name);
         s.generations = generations;
         s.last_rollback = last_rollback;
         s.last_load_error = last_load_error;
         s.rolled_back = rolled_back;
+        s.fleet = fleet;
     });
 }

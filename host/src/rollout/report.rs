@@ -32,6 +32,13 @@ pub(crate) enum Report {
     UnrampFailed { build_id: String, error: String },
     /// The server has no worker deployments: routing is unversioned, pinning is off.
     Unversioned { reason: String },
+    /// Fleet rollouts: the build polls and was reported to the coordinator, which decides.
+    Announced { build_id: String },
+    /// Fleet rollouts: the coordinator's routing as this host's builds see it.
+    FleetRouting {
+        current: Option<String>,
+        ramping: Option<(String, f32)>,
+    },
     /// An event that answers no change in flight: a bug in the executor.
     Unexpected { event: &'static str },
 }
@@ -103,6 +110,8 @@ impl Report {
             | Report::PromotionDeferred { .. }
             | Report::UnrampFailed { .. }
             | Report::Unversioned { .. }
+            | Report::Announced { .. }
+            | Report::FleetRouting { .. }
             | Report::Unexpected { .. } => return None,
         })
     }
@@ -169,6 +178,18 @@ impl Report {
             }
             Report::Unversioned { reason } => {
                 tracing::error!(%reason, "the server does not support worker deployments: tasks are routed without versioning and pinned semantics are OFF");
+            }
+            Report::Announced { build_id } => {
+                tracing::info!(%build_id, "new plugin set polls; reported to the rollout coordinator, which decides its routing");
+            }
+            Report::FleetRouting { current, ramping } => {
+                tracing::info!(
+                    current = current.as_deref().unwrap_or("-"),
+                    ramping = ramping
+                        .as_ref()
+                        .map_or("-".to_string(), |(b, p)| format!("{b} at {p}%")),
+                    "the rollout coordinator's routing reached this host's builds"
+                );
             }
             Report::Unexpected { event } => {
                 tracing::error!(

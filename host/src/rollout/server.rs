@@ -29,6 +29,11 @@ pub(super) async fn route(env: &Env<'_>, change: Change) -> Event {
             deployment::set_ramping(d, Some((build_id, *percent)), env.stop).await
         }
         Change::Unramp => deployment::set_ramping(d, None, env.stop).await,
+        Change::Announce { build_id } => {
+            return Event::RoutingFailed {
+                error: format!("{build_id}: a fleet report reached the routing calls (a bug)"),
+            };
+        }
     };
     match answer {
         Ok(Outcome::Accepted) => Event::Accepted,

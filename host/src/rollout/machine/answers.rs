@@ -15,7 +15,9 @@ impl Machine {
 
     pub(super) fn start_failed(&mut self, error: String) -> Vec<Action> {
         match self.pending.take() {
-            Some(Pending::Starting { build_id }) if self.current.is_none() => {
+            Some(Pending::Starting { build_id })
+                if self.current.is_none() && !self.has_generations() =>
+            {
                 vec![Action::Fail {
                     error: format!("starting the first generation ({build_id}) failed: {error}"),
                 }]
@@ -67,6 +69,7 @@ impl Machine {
                     build_id,
                 }]
             }
+            Some(Pending::Announcing { build_id }) => self.announced(build_id),
             other => self.unexpected(other, "accepted"),
         }
     }
@@ -160,6 +163,7 @@ impl Machine {
                     error: reason,
                 })]
             }
+            Some(Pending::Announcing { build_id }) => self.announce_failed(build_id, reason),
             Some(Pending::Unramping { build_id }) => {
                 self.unramp_owed = Some(build_id.clone());
                 vec![Action::Report(Report::UnrampFailed {

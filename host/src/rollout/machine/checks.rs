@@ -13,7 +13,14 @@ use crate::status::RollbackStatus;
 impl Machine {
     pub(super) fn tick(&mut self, now: Now, ramp: Option<Counts>) -> Vec<Action> {
         let mut actions = Vec::new();
-        if let Some(build_id) = self.unramp_owed.clone() {
+        if self.fleet {
+            if let Some(build_id) = self.unannounced.pop() {
+                self.pending = Some(Pending::Announcing {
+                    build_id: build_id.clone(),
+                });
+                return vec![Action::Route(Change::Announce { build_id })];
+            }
+        } else if let Some(build_id) = self.unramp_owed.clone() {
             // Asked again before anything else: until the server takes the ramp away, it
             // keeps sending new runs to a build this host already drains.
             self.pending = Some(Pending::Unramping { build_id });
@@ -27,9 +34,10 @@ impl Machine {
             },
             Some((build_id, _)),
             Some(counts),
-        ) = (self.policy, &self.ramping, ramp)
+        ) = (&self.policy, &self.ramping, ramp)
+            && !self.fleet
         {
-            match ramp::judge(counts, promote_after, max_failure_rate) {
+            match ramp::judge(counts, *promote_after, *max_failure_rate) {
                 Verdict::Wait => {}
                 Verdict::Promote => {
                     let build_id = build_id.clone();

@@ -10,6 +10,7 @@
 
 mod answers;
 mod checks;
+mod fleet;
 
 use super::events::{Action, Change, Draining, Event, Now, Routing};
 use super::report::Report;
@@ -34,6 +35,8 @@ pub(super) enum Pending {
     Promoting { build_id: String },
     /// Waiting for the server to remove a ramp (the build drains already).
     Unramping { build_id: String },
+    /// Fleet rollouts: waiting for the report of a polling build to reach the coordinator.
+    Announcing { build_id: String },
 }
 
 /// The rollout's state.
@@ -53,6 +56,13 @@ pub(crate) struct Machine {
     unramp_owed: Option<String>,
     last_rollback: Option<RollbackStatus>,
     last_load_error: Option<LoadErrorStatus>,
+    /// Fleet rollouts: the coordinator decides routing; this machine only follows it.
+    fleet: bool,
+    /// Fleet rollouts: builds polling that the coordinator has not routed (waiting for their
+    /// turn, their gate, an operator) and not retired.
+    standby: Vec<String>,
+    /// Fleet rollouts: builds whose report did not reach the coordinator; sent again at ticks.
+    unannounced: Vec<String>,
 }
 
 impl Machine {
@@ -70,7 +80,17 @@ impl Machine {
             unramp_owed: None,
             last_rollback: None,
             last_load_error: None,
+            fleet: false,
+            standby: Vec::new(),
+            unannounced: Vec::new(),
         }
+    }
+
+    /// A machine that follows the fleet's coordinator instead of routing on its own.
+    pub(crate) fn following_fleet(mut self) -> Self {
+        self.fleet = true;
+        self.routing = Routing::Versioned;
+        self
     }
 
     /// The current build.
@@ -124,7 +144,9 @@ impl Machine {
             })];
         }
         match event {
-            Event::Loaded { build_id, refused } if refused.is_empty() || self.current.is_none() => {
+            Event::Loaded { build_id, refused }
+                if refused.is_empty() || (self.current.is_none() && !self.has_generations()) =>
+            {
                 let had_errors = self.last_load_error.is_some();
                 self.last_load_error = (!refused.is_empty()).then_some(LoadErrorStatus {
                     at_unix: now.unix,
@@ -153,6 +175,7 @@ impl Machine {
             Event::RoutingFailed { error } => self.refused(now, error, false),
             Event::Tick { ramp } => self.tick(now, ramp),
             Event::DrainReport { build_id, drained } => self.drain_report(now, build_id, drained),
+            Event::Fleet(view) => self.follow(now, view),
             Event::Retry => {
                 if self.rolled_back.is_empty() {
                     return Vec::new();
@@ -164,6 +187,9 @@ impl Machine {
     }
 
     fn loaded(&mut self, now: Now, build_id: String) -> Vec<Action> {
+        if self.fleet {
+            return self.fleet_loaded(build_id);
+        }
         let mut actions = Vec::new();
         let Some(current) = &self.current else {
             // The first generation: always made current, whatever the policy.
@@ -220,11 +246,17 @@ impl Machine {
     /// The route for a polling build: a ramp when the policy ramps and the server routes
     /// versions (and a current version exists to ramp from), else current.
     pub(super) fn route(&mut self, build_id: String, revived: Option<Instant>) -> Action {
-        let percent = match self.policy {
+        if self.fleet {
+            self.pending = Some(Pending::Announcing {
+                build_id: build_id.clone(),
+            });
+            return Action::Route(Change::Announce { build_id });
+        }
+        let percent = match &self.policy {
             RolloutPolicy::Ramp { percent, .. }
                 if self.routing == Routing::Versioned && self.current.is_some() =>
             {
-                Some(percent)
+                Some(*percent)
             }
             _ => None,
         };
@@ -266,5 +298,7 @@ impl Machine {
     }
 }
 
+#[cfg(test)]
+mod fleet_tests;
 #[cfg(test)]
 mod tests;

@@ -6,13 +6,13 @@ use super::*;
 use crate::outcomes::Counts;
 use crate::rollout::report::{StopReason, SwapResult};
 
-const LIMIT: Duration = Duration::from_secs(600);
+pub(super) const LIMIT: Duration = Duration::from_secs(600);
 
 /// A test clock: `at(s)` is `s` seconds after the start.
-struct Clock(Instant);
+pub(super) struct Clock(pub(super) Instant);
 
 impl Clock {
-    fn at(&self, secs: u64) -> Now {
+    pub(super) fn at(&self, secs: u64) -> Now {
         Now {
             instant: self.0 + Duration::from_secs(secs),
             unix: 1_700_000_000 + secs,
@@ -20,7 +20,7 @@ impl Clock {
     }
 }
 
-fn loaded(build_id: &str) -> Event {
+pub(super) fn loaded(build_id: &str) -> Event {
     Event::Loaded {
         build_id: build_id.into(),
         refused: Vec::new(),
@@ -33,7 +33,7 @@ fn current(build_id: &str) -> Action {
     })
 }
 
-fn results(actions: &[Action]) -> Vec<Option<SwapResult>> {
+pub(super) fn results(actions: &[Action]) -> Vec<Option<SwapResult>> {
     actions
         .iter()
         .filter_map(|a| match a {
@@ -43,7 +43,7 @@ fn results(actions: &[Action]) -> Vec<Option<SwapResult>> {
         .collect()
 }
 
-fn stops(actions: &[Action]) -> Vec<(&str, StopReason)> {
+pub(super) fn stops(actions: &[Action]) -> Vec<(&str, StopReason)> {
     actions
         .iter()
         .filter_map(|a| match a {
@@ -54,20 +54,20 @@ fn stops(actions: &[Action]) -> Vec<(&str, StopReason)> {
 }
 
 /// The draining builds and when each stopped being current.
-fn draining(m: &Machine) -> Vec<(&str, Instant)> {
+pub(super) fn draining(m: &Machine) -> Vec<(&str, Instant)> {
     m.draining()
         .iter()
         .map(|d| (d.build_id.as_str(), d.since))
         .collect()
 }
 
-fn unavailable() -> Event {
+pub(super) fn unavailable() -> Event {
     Event::RoutingFailed {
         error: "unavailable".into(),
     }
 }
 
-fn ramp_policy() -> RolloutPolicy {
+pub(super) fn ramp_policy() -> RolloutPolicy {
     RolloutPolicy::Ramp {
         percent: 25.0,
         promote_after: 3,

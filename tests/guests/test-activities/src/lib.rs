@@ -228,6 +228,17 @@ impl Hostile for Plugin {
         }
     }
 
+    fn fail_percent(n: u32) -> Result<u32, String> {
+        let percent: u32 = std::env::var("FAIL_PERCENT")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        if (n % 10) * 10 < percent {
+            return Err(format!("input {n} fails on purpose ({percent}% of inputs do)"));
+        }
+        Ok(n)
+    }
+
     fn sleep_ms(ms: u32) -> String {
         std::thread::sleep(std::time::Duration::from_millis(u64::from(ms)));
         format!("slept {ms} ms")

@@ -130,6 +130,20 @@ impl PanickingWorkflow {
     }
 }
 
+/// Fails its run with its input as the reason (non-retryable): a workflow's own failure, not a
+/// task's.
+#[workflow]
+#[derive(Default)]
+pub struct FailingWorkflow;
+
+#[workflow_methods]
+impl FailingWorkflow {
+    #[run]
+    pub async fn run(_ctx: &mut WorkflowContext<Self>, message: String) -> WorkflowResult<()> {
+        Err(temporalio_workflow::common::error::ApplicationFailure::non_retryable(message).into())
+    }
+}
+
 /// Recurses without bound: the guest's stack runs out.
 #[workflow]
 #[derive(Default)]
@@ -207,6 +221,8 @@ temporalio_workflow::export_workflow_module!([
     ClockRandomWorkflow,
     BallastWorkflow,
     FloodWorkflow,
+    SometimesFailingWorkflow,
+    FailingWorkflow,
 ]);
 
 /// Holds `mib` MiB of guest memory until the `finish` signal, then returns a checksum of it:
@@ -257,6 +273,44 @@ impl temporalio_workflow::common::ActivityDefinition for EchoString {
 
     fn name(&self) -> &str {
         "echo_string"
+    }
+}
+
+/// The `fail_percent` activity of the test-activities plugin, known by name.
+pub struct FailPercent;
+
+impl temporalio_workflow::common::ActivityDefinition for FailPercent {
+    type Input = u32;
+    type Output = u32;
+
+    fn name(&self) -> &str {
+        "fail_percent"
+    }
+}
+
+/// Runs `fail_percent(n)` once, without retries, and completes either way saying what
+/// happened: the activity's failures are what a ramp judges, and no run is lost to them.
+#[workflow]
+#[derive(Default)]
+pub struct SometimesFailingWorkflow;
+
+#[workflow_methods]
+impl SometimesFailingWorkflow {
+    #[run]
+    pub async fn run(ctx: &mut WorkflowContext<Self>, n: u32) -> WorkflowResult<String> {
+        let options = temporalio_workflow::ActivityOptions::with_start_to_close_timeout(
+            Duration::from_secs(30),
+        )
+        .retry_policy(
+            temporalio_workflow::RetryPolicy::builder()
+                .maximum_attempts(1)
+                .build(),
+        )
+        .build();
+        Ok(match ctx.execute_activity(FailPercent, n, options).await {
+            Ok(v) => format!("ok {v}"),
+            Err(e) => format!("failed: {e}"),
+        })
     }
 }
 

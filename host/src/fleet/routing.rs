@@ -1,0 +1,315 @@
+//! The coordinator's activities: the deployment's routing calls and the gate workflow. They run
+//! on every host's coordinator worker, so whichever host is alive performs them.
+//!
+//! A routing change is never blind: the activity first reads the deployment's routing and
+//! compares it with what the coordinator last set. If they differ, someone changed it outside
+//! the coordinator (an operator's `temporal worker deployment set-current-version`, a CD
+//! pipeline) and the activity changes nothing — the coordinator pauses for an operator. The
+//! change itself carries the server's conflict token from that read, so a change slipping in
+//! between is refused by the server and seen at the next read.
+
+use super::plan::Op;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+use temporalio_client::Connection;
+use temporalio_client::tonic::Request;
+use temporalio_common::protos::temporal::api::common::v1::WorkflowExecution;
+use temporalio_common::protos::temporal::api::common::v1::{Payload, Payloads, WorkflowType};
+use temporalio_common::protos::temporal::api::deployment::v1::WorkerDeploymentVersion;
+use temporalio_common::protos::temporal::api::enums::v1::{EventType, HistoryEventFilterType};
+use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
+use temporalio_common::protos::temporal::api::taskqueue::v1::TaskQueue;
+use temporalio_common::protos::temporal::api::workflow::v1::{
+    VersioningOverride, versioning_override,
+};
+use temporalio_common::protos::temporal::api::workflowservice::v1::{
+    DescribeWorkerDeploymentRequest, GetWorkflowExecutionHistoryRequest,
+    SetWorkerDeploymentCurrentVersionRequest, SetWorkerDeploymentRampingVersionRequest,
+    StartWorkflowExecutionRequest,
+};
+use temporalio_macros::activities;
+use temporalio_sdk::activities::{ActivityContext, ActivityError};
+
+/// The routing activity's type name.
+pub const ROUTE_ACTIVITY: &str = "wasm-worker.route";
+/// The gate activity's type name.
+pub const GATE_ACTIVITY: &str = "wasm-worker.gate";
+
+/// A routing change and what the coordinator believes the routing is now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RouteInput {
+    pub deployment: String,
+    pub op: Op,
+    /// The current build the coordinator last set (`None` before its first change: whatever
+    /// the server has is adopted).
+    pub expected_current: Option<String>,
+    /// The ramping build the coordinator last set.
+    pub expected_ramping: Option<String>,
+}
+
+/// Runs a gate workflow pinned to a build.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GateInput {
+    pub deployment: String,
+    pub task_queue: String,
+    pub build_id: String,
+    pub workflow: String,
+    pub input: serde_json::Value,
+}
+
+/// What became of a routing change or gate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum RouteOutcome {
+    Done,
+    /// The routing differs from what the coordinator set; nothing was changed.
+    Conflict {
+        message: String,
+    },
+    /// A definite failure (the gate workflow failed, say).
+    Failed {
+        message: String,
+    },
+}
+
+/// The activities' shared state: the host's connection.
+pub struct RoutingActivities {
+    pub connection: Connection,
+    pub namespace: String,
+}
+
+/// The deployment's routing as the server has it.
+struct Routing {
+    current: Option<String>,
+    ramping: Option<String>,
+    token: Vec<u8>,
+}
+
+fn retryable(what: &str, e: impl std::fmt::Display) -> ActivityError {
+    anyhow::anyhow!("{what}: {e}").into()
+}
+
+impl RoutingActivities {
+    async fn routing(&self, deployment: &str) -> Result<Routing, ActivityError> {
+        let request = DescribeWorkerDeploymentRequest {
+            namespace: self.namespace.clone(),
+            deployment_name: deployment.to_string(),
+        };
+        let answer = self
+            .connection
+            .workflow_service()
+            .describe_worker_deployment(Request::new(request))
+            .await;
+        let answer = match answer {
+            Ok(a) => a.into_inner(),
+            // No version has polled yet: nothing routed, nothing to conflict with.
+            Err(s) if s.code() == temporalio_client::tonic::Code::NotFound => {
+                return Ok(Routing {
+                    current: None,
+                    ramping: None,
+                    token: Vec::new(),
+                });
+            }
+            Err(s) => return Err(retryable("reading the deployment's routing", s)),
+        };
+        let config = answer
+            .worker_deployment_info
+            .and_then(|i| i.routing_config)
+            .unwrap_or_default();
+        let build =
+            |v: Option<WorkerDeploymentVersion>| v.map(|v| v.build_id).filter(|b| !b.is_empty());
+        Ok(Routing {
+            current: build(config.current_deployment_version),
+            ramping: build(config.ramping_deployment_version),
+            token: answer.conflict_token,
+        })
+    }
+
+    fn conflict(input: &RouteInput, server: &Routing) -> Option<String> {
+        // Before the coordinator's first change there is nothing to compare with.
+        input.expected_current.as_ref()?;
+        let expected = (&input.expected_current, &input.expected_ramping);
+        (expected != (&server.current, &server.ramping)).then(|| {
+            format!(
+                "the server routes current={} ramping={}, the coordinator set current={} ramping={}",
+                server.current.as_deref().unwrap_or("-"),
+                server.ramping.as_deref().unwrap_or("-"),
+                input.expected_current.as_deref().unwrap_or("-"),
+                input.expected_ramping.as_deref().unwrap_or("-"),
+            )
+        })
+    }
+}
+
+#[activities]
+impl RoutingActivities {
+    /// Performs one routing change of the coordinator's plan.
+    #[activity(name = "wasm-worker.route")]
+    pub async fn route(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: RouteInput,
+    ) -> Result<RouteOutcome, ActivityError> {
+        let server = self.routing(&input.deployment).await?;
+        if let Some(message) = Self::conflict(&input, &server) {
+            return Ok(RouteOutcome::Conflict { message });
+        }
+        let identity = self.connection.identity().to_string();
+        let mut service = self.connection.workflow_service();
+        let sent = match &input.op {
+            Op::SetCurrent { build_id } => service
+                .set_worker_deployment_current_version(Request::new(
+                    SetWorkerDeploymentCurrentVersionRequest {
+                        namespace: self.namespace.clone(),
+                        deployment_name: input.deployment.clone(),
+                        build_id: build_id.clone(),
+                        conflict_token: server.token,
+                        identity,
+                        ..Default::default()
+                    },
+                ))
+                .await
+                .map(|_| ()),
+            Op::SetRamping { build_id, percent } => service
+                .set_worker_deployment_ramping_version(Request::new(
+                    SetWorkerDeploymentRampingVersionRequest {
+                        namespace: self.namespace.clone(),
+                        deployment_name: input.deployment.clone(),
+                        build_id: build_id.clone(),
+                        percentage: *percent,
+                        conflict_token: server.token,
+                        identity,
+                        ..Default::default()
+                    },
+                ))
+                .await
+                .map(|_| ()),
+            Op::Unramp { .. } => service
+                .set_worker_deployment_ramping_version(Request::new(
+                    SetWorkerDeploymentRampingVersionRequest {
+                        namespace: self.namespace.clone(),
+                        deployment_name: input.deployment.clone(),
+                        conflict_token: server.token,
+                        identity,
+                        ..Default::default()
+                    },
+                ))
+                .await
+                .map(|_| ()),
+            Op::RunGate { .. } => {
+                return Ok(RouteOutcome::Failed {
+                    message: "a gate is not a routing change".into(),
+                });
+            }
+        };
+        // Refused: retried (a version not registered yet, a token that moved); the next
+        // attempt reads the routing again and sees a conflict if there is one.
+        sent.map_err(|s| {
+            retryable(
+                "changing the routing",
+                format!("{}: {}", s.code(), s.message()),
+            )
+        })?;
+        Ok(RouteOutcome::Done)
+    }
+
+    /// Runs the gate workflow pinned to the new build and waits for it to close.
+    #[activity(name = "wasm-worker.gate")]
+    pub async fn gate(
+        self: Arc<Self>,
+        ctx: ActivityContext,
+        input: GateInput,
+    ) -> Result<RouteOutcome, ActivityError> {
+        let workflow_id = format!(
+            "wasm-worker-gate/{}/{}/{}",
+            input.deployment,
+            input.build_id,
+            ctx.info().attempt
+        );
+        let payload = Payload {
+            metadata: [("encoding".to_string(), b"json/plain".to_vec())].into(),
+            data: serde_json::to_vec(&input.input).unwrap_or_default(),
+            ..Default::default()
+        };
+        let request = StartWorkflowExecutionRequest {
+            namespace: self.namespace.clone(),
+            workflow_id: workflow_id.clone(),
+            workflow_type: Some(WorkflowType {
+                name: input.workflow.clone(),
+            }),
+            task_queue: Some(TaskQueue {
+                name: input.task_queue.clone(),
+                ..Default::default()
+            }),
+            input: (!input.input.is_null()).then(|| Payloads {
+                payloads: vec![payload],
+            }),
+            identity: self.connection.identity().to_string(),
+            request_id: workflow_id.clone(),
+            versioning_override: Some(VersioningOverride {
+                r#override: Some(versioning_override::Override::Pinned(
+                    versioning_override::PinnedOverride {
+                        behavior: versioning_override::PinnedOverrideBehavior::Pinned.into(),
+                        version: Some(WorkerDeploymentVersion {
+                            deployment_name: input.deployment.clone(),
+                            build_id: input.build_id.clone(),
+                        }),
+                    },
+                )),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let started = self
+            .connection
+            .workflow_service()
+            .start_workflow_execution(Request::new(request))
+            .await
+            .map_err(|s| retryable("starting the gate workflow", s))?
+            .into_inner();
+        self.await_close(&workflow_id, &started.run_id).await
+    }
+}
+
+impl RoutingActivities {
+    /// Long-polls the workflow's history for its close event.
+    async fn await_close(&self, id: &str, run_id: &str) -> Result<RouteOutcome, ActivityError> {
+        let mut token = Vec::new();
+        loop {
+            let request = GetWorkflowExecutionHistoryRequest {
+                namespace: self.namespace.clone(),
+                execution: Some(WorkflowExecution {
+                    workflow_id: id.to_string(),
+                    run_id: run_id.to_string(),
+                }),
+                wait_new_event: true,
+                history_event_filter_type: HistoryEventFilterType::CloseEvent.into(),
+                next_page_token: token.clone(),
+                ..Default::default()
+            };
+            let page = self
+                .connection
+                .workflow_service()
+                .get_workflow_execution_history(Request::new(request))
+                .await
+                .map_err(|s| retryable("waiting for the gate workflow", s))?
+                .into_inner();
+            if let Some(event) = page.history.and_then(|h| h.events.into_iter().last()) {
+                return Ok(match (event.event_type(), event.attributes) {
+                    (EventType::WorkflowExecutionCompleted, _) => RouteOutcome::Done,
+                    (_, Some(Attributes::WorkflowExecutionFailedEventAttributes(a))) => {
+                        RouteOutcome::Failed {
+                            message: a.failure.map_or_else(|| "failed".into(), |f| f.message),
+                        }
+                    }
+                    (t, _) => RouteOutcome::Failed {
+                        message: format!("closed as {}", t.as_str_name()),
+                    },
+                });
+            }
+            token = page.next_page_token;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
