@@ -230,6 +230,33 @@ pub(crate) async fn wait_registered(d: Deployment<'_>, build_id: &str, cancel: &
     }
 }
 
+/// The deployment's routing as the server has it: the current build and the ramping build
+/// with its share (`None` when unversioned or not set).
+pub(crate) async fn routing(
+    d: Deployment<'_>,
+) -> Result<(Option<String>, Option<(String, f32)>), temporalio_client::tonic::Status> {
+    let request = DescribeWorkerDeploymentRequest {
+        namespace: d.namespace.to_string(),
+        deployment_name: d.name.to_string(),
+    };
+    let config = d
+        .connection
+        .workflow_service()
+        .describe_worker_deployment(Request::new(request))
+        .await?
+        .into_inner()
+        .worker_deployment_info
+        .and_then(|i| i.routing_config)
+        .unwrap_or_default();
+    let build =
+        |v: Option<WorkerDeploymentVersion>| v.map(|v| v.build_id).filter(|b| !b.is_empty());
+    let percent = config.ramping_version_percentage;
+    Ok((
+        build(config.current_deployment_version),
+        build(config.ramping_deployment_version).map(|b| (b, percent)),
+    ))
+}
+
 /// Longest wait for a routing change to reach every task-queue partition.
 const PROPAGATION_WAIT: Duration = Duration::from_secs(60);
 

@@ -96,7 +96,12 @@ impl Prepared {
                     .zip(&identities)
                     .map(|(s, id)| (s.file.as_str(), id.as_str()))
                     .collect();
-                crate::build_id::build_id(&config.build_id, &pairs)
+                if config.rollout == crate::config::RolloutPolicy::Manual {
+                    // Routing is set outside, by this exact build ID.
+                    config.build_id.clone()
+                } else {
+                    crate::build_id::build_id(&config.build_id, &pairs)
+                }
             },
             activities,
             workflows,

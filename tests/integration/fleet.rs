@@ -27,6 +27,30 @@ struct Fleet {
 }
 
 impl Fleet {
+    /// Runs `wasm-worker rollout ARGS` for this deployment; its exit code and output.
+    fn rollout(&self, args: &[&str]) -> (i32, String) {
+        let out = std::process::Command::new(crate::common::host_binary())
+            .env_clear()
+            .arg("rollout")
+            .args(args)
+            .args([
+                "--address",
+                shared_server(),
+                "--task-queue",
+                &self.queue,
+                "--deployment-name",
+                &self.deployment,
+            ])
+            .output()
+            .expect("running wasm-worker rollout");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code().unwrap_or(-1), text)
+    }
+
     fn new() -> Self {
         Fleet {
             queue: unique("fleet-q"),
@@ -34,14 +58,26 @@ impl Fleet {
         }
     }
 
-    /// Starts a host with `files` in a plugins folder of its own (or `dir`'s, kept) and the
-    /// default (immediate) rollout.
+    /// Starts a fleet host with `files` in a plugins folder of its own (or `dir`'s, kept) and
+    /// the default (immediate) rollout.
     fn spawn(&self, files: &[(&str, Vec<u8>)], dir: Option<tempfile::TempDir>) -> Member {
         self.spawn_with(files, dir, &[])
     }
 
     /// [`Fleet::spawn`] with more flags.
     fn spawn_with(
+        &self,
+        files: &[(&str, Vec<u8>)],
+        dir: Option<tempfile::TempDir>,
+        extra: &[&str],
+    ) -> Member {
+        let mut args = vec!["--fleet"];
+        args.extend_from_slice(extra);
+        self.spawn_host(files, dir, &args)
+    }
+
+    /// A host on the same task queue and deployment with exactly `args` for its rollout.
+    fn spawn_host(
         &self,
         files: &[(&str, Vec<u8>)],
         dir: Option<tempfile::TempDir>,
@@ -61,7 +97,6 @@ impl Fleet {
             &self.queue,
             "--deployment-name",
             &self.deployment,
-            "--fleet",
             "--drain-limit",
             "2m",
             "--shutdown-grace",
@@ -260,6 +295,20 @@ async fn three_hosts_roll_out_once_and_a_stale_restart_moves_nothing() {
     stop.store(true, Ordering::Relaxed);
     let completed = load.await.expect("load task");
     assert!(completed > 0, "the steady load ran");
+    // With its pinned runs done, the old build drains; the coordinator records when.
+    let first = members[0].addr;
+    eventually(
+        Duration::from_secs(120),
+        "the old build recorded drained",
+        || {
+            let old_build = old_build.clone();
+            async move {
+                let p = plan(first).await?;
+                build_entry(&p, &old_build)["drained_ms"].as_u64()
+            }
+        },
+    )
+    .await;
 
     // (b) The third host restarts with last week's files.
     let stale = members.pop().expect("three hosts");
@@ -271,8 +320,12 @@ async fn three_hosts_roll_out_once_and_a_stale_restart_moves_nothing() {
         Duration::from_secs(60),
         "the restarted host to poll its old build and follow the coordinator",
         || async {
-            let retired = generation(restarted.addr, "draining").await;
-            (retired.as_deref() == Some(old_build.as_str())).then_some(())
+            // Retired at once; stopped as soon as the server reports it drained.
+            let draining = generation(restarted.addr, "draining").await;
+            let drained = generation(restarted.addr, "drained").await;
+            (draining.as_deref() == Some(old_build.as_str())
+                || drained.as_deref() == Some(old_build.as_str()))
+            .then_some(())
         },
     )
     .await;
@@ -578,4 +631,137 @@ async fn a_failing_gate_stops_the_rollout_before_any_traffic_moves() {
     );
     let client = client(shared_server()).await;
     assert_eq!(server_current(&client, &fleet.deployment).await, old_build);
+
+    // Operators see and steer the same state through the server, from the binary.
+    let (code, out) = fleet.rollout(&["status"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(&format!("current      {old_build}")), "{out}");
+    assert!(
+        out.contains("rolled back (gate FailingWorkflow failed"),
+        "{out}"
+    );
+    let (code, out) = fleet.rollout(&["revert", &old_build]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("already current"), "{out}");
+    let (code, out) = fleet.rollout(&["pause"]);
+    assert_eq!((code, out.trim()), (0, "rollout paused"));
+    let (_, out) = fleet.rollout(&["status"]);
+    assert!(out.contains("(PAUSED)"), "{out}");
+    for m in &members {
+        let paused = eventually(
+            Duration::from_secs(30),
+            "every host's /status to show the pause",
+            || async { plan(m.addr).await?["paused"].as_bool().filter(|p| *p) },
+        )
+        .await;
+        assert!(paused);
+    }
+}
+
+/// Runs the `temporal` CLI against the test server; panics with its output on failure.
+fn temporal(args: &[&str]) {
+    let out = std::process::Command::new(crate::common::server::temporal_cli())
+        .args(args)
+        .args(["--address", shared_server(), "--namespace", "default"])
+        .output()
+        .expect("running the temporal CLI");
+    assert!(
+        out.status.success(),
+        "temporal {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Runs one quick workflow and returns the build it ran on.
+async fn one_run(client: &Client, queue: &str) -> String {
+    let id = unique("fleet-manual");
+    let handle = client
+        .start_workflow(
+            ChildWorkflow::run,
+            21,
+            WorkflowStartOptions::new(queue, &id).build(),
+        )
+        .await
+        .expect("start");
+    let doubled = handle
+        .get_result(WorkflowGetResultOptions::default())
+        .await
+        .expect("the run completes");
+    assert_eq!(doubled, 42);
+    pinned_build(client, &id).await
+}
+
+/// (e) `--rollout manual` leaves routing exactly as an external `temporal worker deployment
+/// set-current-version` sets it; the hosts only follow it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manual_hosts_leave_routing_to_the_temporal_cli() {
+    let fleet = Fleet::new();
+    let (b1, b2) = (unique("manual-a"), unique("manual-b"));
+    let one = [("test_workflows.wasm", guests::bytes(TEST_WORKFLOWS))];
+    let two = [
+        ("test_workflows.wasm", guests::bytes(TEST_WORKFLOWS)),
+        ("hello_activity.wasm", guests::bytes(HELLO_ACTIVITY)),
+    ];
+    let h1 = fleet.spawn_host(&one, None, &["--rollout", "manual", "--build-id", &b1]);
+    let h2 = fleet.spawn_host(&two, None, &["--rollout", "manual", "--build-id", &b2]);
+    for (m, build) in [(&h1, &b1), (&h2, &b2)] {
+        eventually(
+            Duration::from_secs(60),
+            "a manual host on standby",
+            || async {
+                (generation(m.addr, "standby").await.as_deref() == Some(build.as_str()))
+                    .then_some(())
+            },
+        )
+        .await;
+    }
+    let client = client(shared_server()).await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(
+        server_current(&client, &fleet.deployment).await,
+        "",
+        "nobody routed"
+    );
+
+    for (build, now_current, other) in [(&b1, &h1, &h2), (&b2, &h2, &h1)] {
+        temporal(&[
+            "worker",
+            "deployment",
+            "set-current-version",
+            "--deployment-name",
+            &fleet.deployment,
+            "--build-id",
+            build,
+            "--yes",
+        ]);
+        eventually(
+            Duration::from_secs(30),
+            "the hosts to follow the CLI",
+            || async {
+                let current = generation(now_current.addr, "current").await;
+                let standby = generation(other.addr, "standby").await;
+                (current.as_deref() == Some(build.as_str()) && standby.is_some()).then_some(())
+            },
+        )
+        .await;
+        assert_eq!(one_run(&client, &fleet.queue).await, *build);
+    }
+    // Several ticks later, routing is exactly what the CLI set.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(server_current(&client, &fleet.deployment).await, b2);
+    // New files would need a new build ID: refused, saying so.
+    publish(h2.dir.path(), "more.wasm", &guests::bytes(HELLO_ACTIVITY));
+    let refusal = eventually(Duration::from_secs(30), "the refusal", || async {
+        let s = status(h2.addr).await?;
+        s["last_load_error"]["errors"][0]
+            .as_str()
+            .map(str::to_string)
+    })
+    .await;
+    assert!(refusal.contains("--rollout manual"), "{refusal}");
+    assert_eq!(
+        generation(h2.addr, "current").await.as_deref(),
+        Some(b2.as_str())
+    );
 }

@@ -263,6 +263,11 @@ impl Config {
                 "progressive rollouts are decided for all hosts together: also set fleet = true",
             ));
         }
+        if rollout == RolloutPolicy::Manual && fleet {
+            return Err(rollout_raw.invalid(
+                "manual rollouts leave routing to someone else; fleet = true would let the coordinator route: choose one",
+            ));
+        }
         let gate = opt("gate_workflow")
             .map(|w| parse::gate(&w, &get("gate_input")?, fleet))
             .transpose()?;

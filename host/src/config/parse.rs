@@ -162,6 +162,9 @@ pub(super) fn rollout(
     if v == "immediate" {
         return Ok(super::RolloutPolicy::Immediate);
     }
+    if v == "manual" {
+        return Ok(super::RolloutPolicy::Manual);
+    }
     let thresholds = || -> Result<(u64, f64), ConfigError> {
         let promote = count(promote_after, 1)?;
         let rate: f64 = max_failure_rate.value.trim().parse().map_err(|_| {
@@ -183,7 +186,7 @@ pub(super) fn rollout(
     }
     let Some(percent) = v.strip_prefix("ramp:") else {
         return Err(raw.invalid(
-            "must be `immediate`, `ramp:N%` (e.g. ramp:10%) or `progressive:STEPS` (e.g. progressive:1%/2m,10%/5m)",
+            "must be `immediate`, `manual`, `ramp:N%` (e.g. ramp:10%) or `progressive:STEPS` (e.g. progressive:1%/2m,10%/5m)",
         ));
     };
     let percent: f32 = percent

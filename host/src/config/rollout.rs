@@ -25,6 +25,11 @@ pub enum RolloutPolicy {
         promote_after: u64,
         max_failure_rate: f64,
     },
+    /// Routing is set outside (Temporal's Worker Controller, a CD pipeline running `temporal
+    /// worker deployment set-current-version`): the host polls under exactly `--build-id`,
+    /// never changes the deployment's routing, and refuses new files (a new build is a new
+    /// host with a new `--build-id`).
+    Manual,
 }
 
 impl RolloutPolicy {
@@ -36,7 +41,7 @@ impl RolloutPolicy {
     ) -> crate::fleet::policy::Policy {
         use crate::fleet::policy::{Policy, Step};
         let (steps, min_runs, max_failure_rate) = match self {
-            RolloutPolicy::Immediate => (Vec::new(), 0, 1.0),
+            RolloutPolicy::Immediate | RolloutPolicy::Manual => (Vec::new(), 0, 1.0),
             RolloutPolicy::Ramp {
                 percent,
                 promote_after,

@@ -86,7 +86,7 @@ pub static SPECS: &[Spec] = &[
         &["TEMPORAL_WORKER_BUILD_ID"],
         Some("v1.0.0"),
         "ID",
-        "Worker build ID (the prefix of content-derived IDs once plugins load)",
+        "Worker build ID (the prefix of content-derived IDs once plugins load; with --rollout manual, the build ID itself)",
     ),
     spec(
         "deployment_name",
@@ -221,8 +221,8 @@ pub static SPECS: &[Spec] = &[
         "rollout",
         &["WASM_WORKER_ROLLOUT"],
         Some("immediate"),
-        "immediate|ramp:N%|progressive:STEPS",
-        "How a new plugin set goes live: current at once, ramping to N% of new runs first, or (fleet only) through steps like 1%/2m,10%/5m",
+        "immediate|manual|ramp:N%|progressive:STEPS",
+        "How a new plugin set goes live: current at once, ramping to N% of new runs first, (fleet only) through steps like 1%/2m,10%/5m, or manual: exactly --build-id, routing left to others",
     ),
     spec(
         "fleet",

@@ -12,6 +12,7 @@
 mod events;
 mod fleet_link;
 pub(crate) mod machine;
+mod manual;
 mod publish;
 mod ramp;
 pub(crate) mod report;
@@ -93,9 +94,10 @@ impl Rollout {
     ) -> anyhow::Result<Self> {
         let machine = Machine::new(env.config.rollout.clone(), env.config.drain_limit);
         let mut rollout = Rollout {
-            machine: match env.fleet {
-                Some(_) => machine.following_fleet(),
-                None => machine,
+            machine: if env.fleet.is_some() || manual::is_manual(env) {
+                machine.following()
+            } else {
+                machine
             },
             fleet: env.fleet.map(|client| {
                 fleet_link::FleetLink::new(client.clone(), env.connection.identity().to_string())
@@ -130,6 +132,10 @@ impl Rollout {
     /// when files were refused for a transient reason (out of descriptors, say): the caller
     /// tries again later, since no file event may ever come to trigger it.
     pub(crate) async fn reload(&mut self, env: &Env<'_>, requested: Instant) -> bool {
+        if manual::is_manual(env) && !self.generations.is_empty() {
+            self.refuse_manual_reload(env).await;
+            return false;
+        }
         let runtime = env.runtime.clone();
         let dir = env.config.plugins_dir.clone();
         let metrics = env.metrics.clone();
@@ -193,6 +199,7 @@ impl Rollout {
     /// coordinator), checks drainage, reaps stopped generations.
     pub(crate) async fn tick(&mut self, env: &Env<'_>) {
         self.follow_fleet(env).await;
+        self.follow_server(env).await;
         let ramp = self
             .machine
             .ramping()
@@ -240,6 +247,7 @@ impl Rollout {
             Action::Start { build_id } => Some(self.start_generation(env, build_id).await),
             Action::Route(events::Change::Announce { build_id }) => match &self.fleet {
                 Some(link) => Some(link.announce(env, &build_id).await),
+                None if manual::is_manual(env) => Some(manual::polling(env, &build_id).await),
                 None => anyhow::bail!("a fleet report without a fleet coordinator"),
             },
             Action::Route(change) => Some(server::route(env, change).await),

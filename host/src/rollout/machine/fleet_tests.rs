@@ -34,7 +34,7 @@ fn view(current: Option<&str>, ramping: Option<(&str, f32)>, retired: &[&str]) -
 #[test]
 fn in_a_fleet_builds_wait_on_standby_until_the_coordinator_routes_them() {
     let clock = Clock(Instant::now());
-    let mut m = Machine::new(ramp_policy(), LIMIT).following_fleet();
+    let mut m = Machine::new(ramp_policy(), LIMIT).following();
     announce(&mut m, clock.at(0), "b1");
     assert_eq!(
         m.current(),
@@ -79,7 +79,7 @@ fn in_a_fleet_builds_wait_on_standby_until_the_coordinator_routes_them() {
 #[test]
 fn in_a_fleet_a_stale_restart_serves_on_but_never_becomes_current() {
     let clock = Clock(Instant::now());
-    let mut m = Machine::new(RolloutPolicy::Immediate, LIMIT).following_fleet();
+    let mut m = Machine::new(RolloutPolicy::Immediate, LIMIT).following();
     announce(&mut m, clock.at(0), "old");
     m.handle(clock.at(1), view(Some("new"), None, &["old"]));
     assert_eq!(m.current(), None);
@@ -105,7 +105,7 @@ fn in_a_fleet_a_stale_restart_serves_on_but_never_becomes_current() {
 #[test]
 fn in_a_fleet_a_report_that_did_not_arrive_is_sent_again_at_the_next_tick() {
     let clock = Clock(Instant::now());
-    let mut m = Machine::new(RolloutPolicy::Immediate, LIMIT).following_fleet();
+    let mut m = Machine::new(RolloutPolicy::Immediate, LIMIT).following();
     m.handle(clock.at(0), loaded("b1"));
     m.handle(clock.at(0), Event::Started);
     let actions = m.handle(clock.at(0), unavailable());

@@ -86,8 +86,9 @@ impl Machine {
         }
     }
 
-    /// A machine that follows the fleet's coordinator instead of routing on its own.
-    pub(crate) fn following_fleet(mut self) -> Self {
+    /// A machine that follows routing decided elsewhere — the fleet's coordinator, or (in
+    /// manual mode) whoever sets the deployment's routing — instead of routing on its own.
+    pub(crate) fn following(mut self) -> Self {
         self.fleet = true;
         self.routing = Routing::Versioned;
         self
