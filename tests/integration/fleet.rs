@@ -8,7 +8,7 @@ use crate::hot_swap::{pinned_build, publish};
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use temporalio_client::{Client, WorkflowGetResultOptions, WorkflowStartOptions};
 use test_workflows::{ChildWorkflow, SignalQueryWorkflow, SometimesFailingWorkflow};
@@ -182,23 +182,24 @@ async fn server_current(client: &Client, deployment: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Starts quick runs back to back until stopped; counts those that completed correctly and
-/// panics on any that failed.
+/// Starts quick runs back to back until stopped; panics on any that failed; returns the IDs
+/// of those that completed.
 fn steady_load(
     client: Client,
     queue: String,
     stop: Arc<AtomicBool>,
-) -> tokio::task::JoinHandle<u64> {
+) -> tokio::task::JoinHandle<Vec<String>> {
     tokio::spawn(async move {
-        let done = AtomicU64::new(0);
+        let mut done = Vec::new();
         let mut i = 0u32;
         while !stop.load(Ordering::Relaxed) {
             i += 1;
+            let id = unique("fleet-run");
             let handle = client
                 .start_workflow(
                     ChildWorkflow::run,
                     i,
-                    WorkflowStartOptions::new(&queue, unique("fleet-run")).build(),
+                    WorkflowStartOptions::new(&queue, &id).build(),
                 )
                 .await
                 .expect("start");
@@ -207,10 +208,10 @@ fn steady_load(
                 .await
                 .expect("every run completes");
             assert_eq!(doubled, i * 2);
-            done.fetch_add(1, Ordering::Relaxed);
+            done.push(id);
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        done.load(Ordering::Relaxed)
+        done
     })
 }
 
@@ -294,7 +295,7 @@ async fn three_hosts_roll_out_once_and_a_stale_restart_moves_nothing() {
     }
     stop.store(true, Ordering::Relaxed);
     let completed = load.await.expect("load task");
-    assert!(completed > 0, "the steady load ran");
+    assert!(!completed.is_empty(), "the steady load ran");
     // With its pinned runs done, the old build drains; the coordinator records when.
     let first = members[0].addr;
     eventually(
@@ -586,7 +587,7 @@ async fn the_rollout_completes_after_the_coordinators_host_is_killed() {
     assert_ne!(after, identity, "another host carried the coordinator on");
     stop.store(true, Ordering::Relaxed);
     let completed = load.await.expect("load task");
-    assert!(completed > 0);
+    assert!(!completed.is_empty());
 }
 
 /// (f) A gate workflow that fails stops the rollout before any traffic moves.
@@ -607,6 +608,9 @@ async fn a_failing_gate_stops_the_rollout_before_any_traffic_moves() {
         .map(|_| fleet.spawn_with(&old, None, &flags))
         .collect();
     let old_build = all_current(&members.iter().collect::<Vec<_>>(), None).await;
+    let client = client(shared_server()).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = steady_load(client.clone(), fleet.queue.clone(), stop.clone());
     for m in &members {
         publish(
             m.dir.path(),
@@ -629,8 +633,17 @@ async fn a_failing_gate_stops_the_rollout_before_any_traffic_moves() {
         decisions_saying(&p, "ramps at").is_empty(),
         "no traffic moved: {p}"
     );
-    let client = client(shared_server()).await;
     assert_eq!(server_current(&client, &fleet.deployment).await, old_build);
+    stop.store(true, Ordering::Relaxed);
+    let runs = load.await.expect("load task");
+    assert!(!runs.is_empty());
+    for id in &runs {
+        assert_eq!(
+            pinned_build(&client, id).await,
+            old_build,
+            "{id} ran on the old build"
+        );
+    }
 
     // Operators see and steer the same state through the server, from the binary.
     let (code, out) = fleet.rollout(&["status"]);
@@ -724,6 +737,8 @@ async fn manual_hosts_leave_routing_to_the_temporal_cli() {
         "nobody routed"
     );
 
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut load = None;
     for (build, now_current, other) in [(&b1, &h1, &h2), (&b2, &h2, &h1)] {
         temporal(&[
             "worker",
@@ -746,7 +761,12 @@ async fn manual_hosts_leave_routing_to_the_temporal_cli() {
         )
         .await;
         assert_eq!(one_run(&client, &fleet.queue).await, *build);
+        // Steady load from the first routing on, across the switch.
+        load.get_or_insert_with(|| steady_load(client.clone(), fleet.queue.clone(), stop.clone()));
     }
+    stop.store(true, Ordering::Relaxed);
+    let runs = load.expect("started").await.expect("load task");
+    assert!(!runs.is_empty());
     // Several ticks later, routing is exactly what the CLI set.
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert_eq!(server_current(&client, &fleet.deployment).await, b2);
