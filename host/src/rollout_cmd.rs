@@ -161,9 +161,8 @@ pub(crate) fn render(coordinator: &str, plan: &Plan, now_ms: u64) -> String {
         "\nBUILD  STATE  HOSTS  RUNS  OK  FAILED  FIRST REPORTED  DRAINED"
     );
     for b in &plan.builds {
-        let total = b.counts.values().fold((0, 0, 0), |a, t| {
-            (a.0 + t.runs_completed, a.1 + t.succeeded, a.2 + t.failed)
-        });
+        let t = b.total();
+        let total = (t.runs_completed, t.succeeded, t.failed);
         let _ = writeln!(
             out,
             "{}  {}  {}  {}  {}  {}  {}  {}",

@@ -297,20 +297,21 @@ async fn three_hosts_roll_out_once_and_a_stale_restart_moves_nothing() {
     let completed = load.await.expect("load task");
     assert!(!completed.is_empty(), "the steady load ran");
     // With its pinned runs done, the old build drains; the coordinator records when.
-    let first = members[0].addr;
-    eventually(
-        Duration::from_secs(120),
-        "the old build recorded drained",
-        || {
-            let old_build = old_build.clone();
-            async move {
-                let p = plan(first).await?;
-                build_entry(&p, &old_build)["drained_ms"].as_u64()
+    let deadline = std::time::Instant::now() + Duration::from_secs(150);
+    loop {
+        let p = plan(members[0].addr).await.expect("plan");
+        if build_entry(&p, &old_build)["drained_ms"].is_u64() {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            let mut statuses = Vec::new();
+            for m in &members {
+                statuses.push(status(m.addr).await);
             }
-        },
-    )
-    .await;
-
+            panic!("the old build was never recorded drained: {p}\nhosts: {statuses:?}");
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
     // (b) The third host restarts with last week's files.
     let stale = members.pop().expect("three hosts");
     let mut child = stale.child;

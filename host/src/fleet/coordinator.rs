@@ -16,8 +16,9 @@ use serde::{Deserialize, Serialize};
 use std::time::{Duration, SystemTime};
 use temporalio_workflow::common::ActivityDefinition;
 use temporalio_workflow::{
-    ActivityCloseTimeouts, ActivityOptions, ContinueAsNewOptions, RetryPolicy, SyncWorkflowContext,
-    WorkflowContext, WorkflowContextView, WorkflowResult, workflow, workflow_methods,
+    ActivityCloseTimeouts, ActivityOptions, CancellableFuture as _, ContinueAsNewOptions,
+    RetryPolicy, SyncWorkflowContext, WorkflowContext, WorkflowContextView, WorkflowResult,
+    workflow, workflow_methods,
 };
 
 /// The coordinator's workflow ID for a deployment: one coordinator per deployment.
@@ -31,8 +32,11 @@ pub fn coordinator_queue(deployment: &str) -> String {
     format!("wasm-worker-rollout/{deployment}")
 }
 
-/// Longest a gate workflow may run.
-const GATE_TIMEOUT: Duration = Duration::from_secs(600);
+/// Longest a gate workflow may run (its execution timeout: a gate that does not finish
+/// fails).
+pub(super) const GATE_TIMEOUT: Duration = Duration::from_secs(600);
+/// Longest one attempt of the activity watching it.
+const GATE_WATCH: Duration = Duration::from_secs(630);
 
 /// History length after which the coordinator continues as new with its plan.
 const MAX_HISTORY: u32 = 4_000;
@@ -112,12 +116,8 @@ impl RolloutCoordinator {
         loop {
             let now = now_ms(ctx.workflow_time());
             ctx.state_mut(|s| s.woken = false);
-            if let Some(op) = ctx.state_mut(|s| s.plan.next(now)) {
-                let result = perform(ctx, op).await;
-                let now = now_ms(ctx.workflow_time());
-                ctx.state_mut(|s| s.plan.applied(now, result));
-                continue;
-            }
+            // Checked before every op too: a coordinator busy with ops must not outgrow its
+            // history.
             if (ctx.continue_as_new_suggested() || ctx.history_length() > MAX_HISTORY)
                 && ctx.all_handlers_finished()
             {
@@ -128,16 +128,25 @@ impl RolloutCoordinator {
                 });
                 ctx.continue_as_new(input, ContinueAsNewOptions::default())?;
             }
+            if let Some(op) = ctx.state_mut(|s| s.plan.next(now)) {
+                let result = perform(ctx, op).await;
+                let now = now_ms(ctx.workflow_time());
+                ctx.state_mut(|s| s.plan.applied(now, result));
+                continue;
+            }
             match ctx.state(|s| s.plan.next_check_ms(now)) {
                 Some(at) => {
-                    let mut timer = std::pin::pin!(
-                        ctx.timer(Duration::from_millis(at.saturating_sub(now).max(1)))
-                    );
+                    let wait = Duration::from_millis(at.saturating_sub(now).max(1));
+                    let mut timer = std::pin::pin!(ctx.timer(wait));
                     let mut woken = std::pin::pin!(ctx.wait_condition(|s| s.woken));
-                    temporalio_workflow::workflows::select! {
-                        _ = woken => {},
-                        _ = timer => {},
+                    let fired = temporalio_workflow::workflows::select! {
+                        _ = woken => false,
+                        _ = timer => true,
                     };
+                    if !fired {
+                        // Not left to fire later: each would cost a workflow task.
+                        timer.cancel();
+                    }
                 }
                 None => ctx.wait_condition(|s| s.woken).await?,
             }
@@ -198,9 +207,11 @@ async fn perform(ctx: &mut WorkflowContext<RolloutCoordinator>, op: Op) -> Resul
     };
     let outcome = match op {
         Op::RunGate { build_id, gate } => {
-            // A gate runs once: its failure is the verdict, not something to retry.
-            let options = ActivityOptions::with_start_to_close_timeout(GATE_TIMEOUT)
-                .retry_policy(retry(1))
+            // The gate workflow runs once (its failure is the verdict); the activity watching it
+            // heartbeats, so a dead host's attempt is retried elsewhere and finds the same run.
+            let options = ActivityOptions::with_start_to_close_timeout(GATE_WATCH)
+                .heartbeat_timeout(Duration::from_secs(30))
+                .retry_policy(retry(3))
                 .build();
             let input = GateInput {
                 deployment,
@@ -231,17 +242,17 @@ async fn perform(ctx: &mut WorkflowContext<RolloutCoordinator>, op: Op) -> Resul
     };
     match outcome {
         Ok(RouteOutcome::Done) => Ok(()),
-        Ok(RouteOutcome::Conflict { message }) => Err(OpError {
+        Ok(RouteOutcome::Conflict { message, server }) => Err(OpError {
             message,
-            conflict: true,
+            server: Some(server),
         }),
         Ok(RouteOutcome::Failed { message }) => Err(OpError {
             message,
-            conflict: false,
+            server: None,
         }),
         Err(e) => Err(OpError {
             message: e.to_string(),
-            conflict: false,
+            server: None,
         }),
     }
 }

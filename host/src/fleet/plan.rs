@@ -71,19 +71,47 @@ pub struct Build {
     pub hosts: BTreeSet<String>,
     pub policy: Policy,
     pub state: BuildState,
-    /// Each host's latest cumulative counts.
-    pub counts: BTreeMap<String, Tally>,
-    /// When a host first reported it drained and stopped.
+    /// Each host's counts.
+    #[serde(default)]
+    pub counts: BTreeMap<String, HostTally>,
+    /// When a host first stopped it after draining (or at the drain limit).
+    #[serde(default)]
     pub drained_ms: Option<u64>,
     /// Its gate workflow succeeded.
+    #[serde(default)]
     pub gate_passed: bool,
 }
 
+/// One host's counts for one build. Hosts report cumulative counts since their process
+/// started; a report lower than the last one means the process restarted under the same name
+/// (same pid in a restarted container), and what it counted before is carried, so the sum
+/// never goes backwards.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostTally {
+    /// The last report.
+    pub raw: Tally,
+    /// What earlier processes of this host counted.
+    pub carried: Tally,
+}
+
+impl HostTally {
+    fn report(&mut self, t: Tally) {
+        let restarted = t.runs_completed < self.raw.runs_completed
+            || t.succeeded < self.raw.succeeded
+            || t.failed < self.raw.failed;
+        if restarted {
+            self.carried = self.carried.plus(self.raw);
+        }
+        self.raw = t;
+    }
+}
+
 impl Build {
-    fn total(&self) -> Tally {
+    /// Counts summed over every host.
+    pub fn total(&self) -> Tally {
         self.counts
             .values()
-            .fold(Tally::default(), |a, t| a.plus(*t))
+            .fold(Tally::default(), |a, t| a.plus(t.carried).plus(t.raw))
     }
 }
 
@@ -114,10 +142,12 @@ pub enum Op {
         build_id: String,
         percent: f32,
     },
-    /// Remove the ramp of `build_id`, which is rolled back for `reason`.
+    /// Remove the ramp of `build_id` for `reason`: it is rolled back (not ramped again) or,
+    /// when a newer build takes over, superseded.
     Unramp {
         build_id: String,
         reason: String,
+        rolled_back: bool,
     },
     RunGate {
         build_id: String,
@@ -143,8 +173,14 @@ pub enum Report {
     },
     /// `host` refused its plugin files.
     Refused { host: String, errors: Vec<String> },
-    /// `host` stopped `build_id`'s generation: drained.
-    Drained { host: String, build_id: String },
+    /// `host` stopped `build_id`'s generation: the server reported it drained or, with
+    /// `at_limit`, `--drain-limit` passed first.
+    Drained {
+        host: String,
+        build_id: String,
+        #[serde(default)]
+        at_limit: bool,
+    },
 }
 
 /// What operators command.
@@ -176,8 +212,10 @@ const KEEP_DECISIONS: usize = 20;
 /// After a routing call failed, the wait before the next attempt.
 pub const RETRY_AFTER_MS: u64 = 5_000;
 
-/// The whole fleet state.
+/// The whole fleet state. Every field has a default, so a plan written by an older host
+/// (continue-as-new input, query answer) still reads.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Plan {
     pub builds: Vec<Build>,
     pub current: Option<String>,
@@ -185,8 +223,12 @@ pub struct Plan {
     pub paused: bool,
     /// The op in flight.
     pub pending: Option<Op>,
+    /// Whether the op in flight performs an operator's command.
+    pending_from_request: bool,
     /// An operator's command not yet performed.
     requested: Option<Request>,
+    /// Failed attempts at it.
+    request_failures: u32,
     /// No routing call before this (after a failed one).
     retry_at_ms: u64,
     pub refusals: BTreeMap<String, Refusal>,
@@ -209,6 +251,21 @@ impl Plan {
         }
     }
 
+    fn add_build(&mut self, now_ms: u64, build_id: &str, host: Option<&str>, policy: Policy) {
+        let seq = self.builds.iter().map(|b| b.seq + 1).max().unwrap_or(0);
+        self.builds.push(Build {
+            build_id: build_id.to_string(),
+            seq,
+            first_reported_ms: now_ms,
+            hosts: host.map(str::to_string).into_iter().collect(),
+            policy,
+            state: BuildState::Waiting,
+            counts: BTreeMap::new(),
+            drained_ms: None,
+            gate_passed: false,
+        });
+    }
+
     fn decide(&mut self, now_ms: u64, what: String) {
         self.decisions.push_back((now_ms, what));
         while self.decisions.len() > KEEP_DECISIONS {
@@ -228,18 +285,7 @@ impl Plan {
                     b.hosts.insert(host);
                     return;
                 }
-                let seq = self.builds.len() as u64;
-                self.builds.push(Build {
-                    build_id: build_id.clone(),
-                    seq,
-                    first_reported_ms: now_ms,
-                    hosts: BTreeSet::from([host.clone()]),
-                    policy,
-                    state: BuildState::Waiting,
-                    counts: BTreeMap::new(),
-                    drained_ms: None,
-                    gate_passed: false,
-                });
+                self.add_build(now_ms, &build_id, Some(&host), policy);
                 self.decide(now_ms, format!("{build_id} first reported by {host}"));
             }
             Report::Counts {
@@ -248,7 +294,7 @@ impl Plan {
                 counts,
             } => {
                 if let Some(b) = self.build_mut(&build_id) {
-                    b.counts.insert(host, counts);
+                    b.counts.entry(host).or_default().report(counts);
                 }
             }
             Report::Refused { host, errors } => {
@@ -264,14 +310,23 @@ impl Plan {
                     );
                 }
             }
-            Report::Drained { host, build_id } => {
-                let first = self
-                    .build_mut(&build_id)
-                    .filter(|b| b.drained_ms.is_none())
-                    .map(|b| b.drained_ms = Some(now_ms))
-                    .is_some();
+            Report::Drained {
+                host,
+                build_id,
+                at_limit,
+            } => {
+                // That host polls it no more; the first drain is the build's.
+                let first = self.build_mut(&build_id).is_some_and(|b| {
+                    b.hosts.remove(&host);
+                    b.drained_ms.get_or_insert(now_ms) == &now_ms
+                });
                 if first {
-                    self.decide(now_ms, format!("{build_id} drained (first on {host})"));
+                    let how = if at_limit {
+                        "stopped at the drain limit"
+                    } else {
+                        "drained"
+                    };
+                    self.decide(now_ms, format!("{build_id} {how} (first on {host})"));
                 }
             }
         }
@@ -308,9 +363,9 @@ impl Plan {
                 let b = self
                     .build(&build_id)
                     .ok_or_else(|| format!("no host ever reported build {build_id}"))?;
-                if b.drained_ms.is_some() && b.state != BuildState::Current {
+                if b.hosts.is_empty() {
                     return Err(format!(
-                        "{build_id} drained and stopped; start a host with its files first"
+                        "no host polls {build_id} any more; start a host with its files first"
                     ));
                 }
                 if self.current.as_deref() == Some(build_id.as_str()) && self.ramp.is_none() {
@@ -329,8 +384,16 @@ impl Plan {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OpError {
     pub message: String,
-    /// The server's conflict token did not match: someone else changed the routing.
-    pub conflict: bool,
+    /// The server's routing when it differs from what the coordinator set (someone changed
+    /// it outside, or routing existed before the coordinator): nothing was changed.
+    pub server: Option<ServerRouting>,
+}
+
+/// A deployment's routing as the server has it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ServerRouting {
+    pub current: Option<String>,
+    pub ramping: Option<(String, f32)>,
 }
 
 /// An operator's command waiting to be performed.
@@ -339,6 +402,16 @@ enum Request {
     Promote(String),
     Rollback(String),
     Revert(String),
+}
+
+impl Request {
+    fn describe(&self) -> String {
+        match self {
+            Request::Promote(b) => format!("the operator's promote of {b}"),
+            Request::Rollback(b) => format!("the operator's rollback of {b}"),
+            Request::Revert(b) => format!("the operator's revert to {b}"),
+        }
+    }
 }
 
 mod decide;

@@ -176,7 +176,10 @@ fn failures_summed_over_hosts_roll_the_ramp_back_once() {
     counts(&mut plan, 20, "h2", "b", 1, 3, 1);
     let ops = settle(&mut plan, 20);
     assert_eq!(ops.len(), 1, "{ops:?}");
-    let Op::Unramp { build_id, reason } = &ops[0] else {
+    let Op::Unramp {
+        build_id, reason, ..
+    } = &ops[0]
+    else {
         panic!("{ops:?}")
     };
     assert_eq!(build_id, "b");
@@ -210,7 +213,7 @@ fn a_gate_runs_before_any_traffic_moves_and_its_failure_rolls_back() {
         5,
         Err(OpError {
             message: "workflow failed: boom".into(),
-            conflict: false,
+            server: None,
         }),
     );
     assert_eq!(settle(&mut plan, 5), vec![]);
@@ -256,7 +259,7 @@ fn operators_pause_promote_and_roll_back() {
     plan.command(4_001, Command::Rollback).expect("rollback");
     let ops = settle(&mut plan, 4_001);
     assert!(
-        matches!(ops.as_slice(), [Op::Unramp { build_id, reason }] if build_id == "d" && reason.contains("operator")),
+        matches!(ops.as_slice(), [Op::Unramp { build_id, reason, .. }] if build_id == "d" && reason.contains("operator")),
         "{ops:?}"
     );
     assert_eq!(
@@ -293,32 +296,133 @@ fn a_revert_during_a_ramp_removes_the_ramp_first() {
     assert_eq!(plan.ramp, None);
 }
 
+fn failed(message: &str) -> Result<(), OpError> {
+    Err(OpError {
+        message: message.into(),
+        server: None,
+    })
+}
+
 #[test]
-fn a_routing_conflict_pauses_and_a_failure_retries_later() {
+fn a_failure_retries_later_and_a_conflict_adopts_the_servers_routing_and_pauses() {
     let mut plan = with_current("a");
     registered(&mut plan, 0, "h1", "b", immediate());
-    assert_eq!(plan.next(0), Some(current("b")));
-    plan.applied(
-        0,
-        Err(OpError {
-            message: "server down".into(),
-            conflict: false,
-        }),
-    );
+    registered(&mut plan, 0, "h1", "x", immediate());
+    assert_eq!(plan.next(0), Some(current("x")));
+    plan.applied(0, failed("server down"));
     assert_eq!(plan.next(1), None);
     assert_eq!(plan.next_check_ms(1), Some(RETRY_AFTER_MS));
-    assert_eq!(plan.next(RETRY_AFTER_MS), Some(current("b")));
+    assert_eq!(plan.next(RETRY_AFTER_MS), Some(current("x")));
+    // Someone made `b` current and ramps `a` outside the coordinator.
     plan.applied(
         RETRY_AFTER_MS,
         Err(OpError {
-            message: "conflict token mismatch".into(),
-            conflict: true,
+            message: "the server routes otherwise".into(),
+            server: Some(ServerRouting {
+                current: Some("b".into()),
+                ramping: Some(("a".into(), 5.0)),
+            }),
         }),
     );
     assert!(plan.paused);
-    assert_eq!(plan.next(RETRY_AFTER_MS * 3), None);
+    assert_eq!(
+        plan.current.as_deref(),
+        Some("b"),
+        "adopted, not overwritten"
+    );
+    assert_eq!(plan.ramp.as_ref().map(|r| r.build_id.as_str()), Some("a"));
+    assert_eq!(state(&plan, "b"), BuildState::Current);
+    // No loop: nothing runs until an operator resumes, however long we wait.
+    for t in [RETRY_AFTER_MS * 2, RETRY_AFTER_MS * 10] {
+        assert_eq!(plan.next(t), None);
+    }
     let last = &plan.decisions.back().expect("logged").1;
-    assert!(last.contains("changed outside the coordinator"), "{last}");
+    assert!(last.contains("adopted the server's routing"), "{last}");
+    plan.command(RETRY_AFTER_MS * 10, Command::Resume)
+        .expect("resume");
+    // `x` was first reported after `b`: it rolls out, its old ramp removed first.
+    let ops = settle(&mut plan, RETRY_AFTER_MS * 10);
+    assert!(
+        matches!(ops.as_slice(), [Op::Unramp { build_id, rolled_back: false, .. }, Op::SetCurrent { build_id: x }] if build_id == "a" && x == "x"),
+        "{ops:?}"
+    );
+}
+
+#[test]
+fn an_older_ramp_is_removed_before_a_newer_build_goes_current() {
+    let mut plan = with_current("a");
+    registered(&mut plan, 0, "h1", "b", progressive(None));
+    assert_eq!(settle(&mut plan, 0), vec![ramping("b", 10.0)]);
+    registered(&mut plan, 1, "h1", "c", immediate());
+    let ops = settle(&mut plan, 1);
+    assert!(
+        matches!(ops.as_slice(), [Op::Unramp { build_id, rolled_back: false, .. }, Op::SetCurrent { build_id: c }] if build_id == "b" && c == "c"),
+        "{ops:?}"
+    );
+    assert_eq!(plan.ramp, None);
+    assert_eq!(state(&plan, "b"), BuildState::Superseded);
+    assert_eq!(plan.current.as_deref(), Some("c"));
+}
+
+#[test]
+fn an_operators_command_that_no_longer_applies_is_dropped_and_one_that_keeps_failing_given_up() {
+    let mut plan = with_current("a");
+    registered(&mut plan, 0, "h1", "b", progressive(None));
+    settle(&mut plan, 0);
+    plan.command(1, Command::Rollback).expect("rollback");
+    // The ramp fails on its own before the command runs: rolled back once, not twice.
+    counts(&mut plan, 1, "h1", "b", 0, 0, 10);
+    let ops = settle(&mut plan, 1);
+    assert_eq!(ops.len(), 1, "{ops:?}");
+    assert!(
+        plan.decisions
+            .iter()
+            .any(|(_, d)| d.contains("no longer applies")),
+        "{:?}",
+        plan.decisions
+    );
+    // A revert that keeps failing is given up after three attempts.
+    registered(&mut plan, 2, "h1", "c", immediate());
+    settle(&mut plan, 2);
+    plan.command(
+        3,
+        Command::Revert {
+            build_id: "a".into(),
+        },
+    )
+    .expect("revert");
+    let mut t = 3;
+    for _ in 0..3 {
+        assert_eq!(plan.next(t), Some(current("a")));
+        plan.applied(t, failed("version gone"));
+        t += RETRY_AFTER_MS;
+    }
+    assert_eq!(plan.next(t), None, "given up");
+    let last = &plan.decisions.back().expect("logged").1;
+    assert!(last.contains("given up after 3 attempts"), "{last}");
+    assert_eq!(plan.current.as_deref(), Some("c"));
+}
+
+#[test]
+fn a_host_restarted_under_the_same_name_does_not_fake_failures() {
+    let mut plan = with_current("a");
+    registered(&mut plan, 0, "h1", "b", progressive(None));
+    settle(&mut plan, 0);
+    counts(&mut plan, 1, "h1", "b", 100, 1_000, 10);
+    // Same name, new process: its counts start again from zero.
+    counts(&mut plan, 2, "h1", "b", 1, 50, 1);
+    assert_eq!(
+        plan.builds[1].total(),
+        Tally {
+            runs_completed: 101,
+            succeeded: 1_050,
+            failed: 11
+        }
+    );
+    assert!(
+        matches!(settle(&mut plan, 2_000).as_slice(), [Op::SetRamping { .. }]),
+        "stepped on, not rolled back"
+    );
 }
 
 #[test]
@@ -340,20 +444,43 @@ fn the_plan_survives_continue_as_new_as_json() {
 }
 
 #[test]
-fn drained_builds_are_recorded_once() {
+fn drained_builds_are_recorded_once_and_revert_needs_a_host_that_polls() {
     let mut plan = with_current("a");
+    registered(&mut plan, 0, "h2", "a", immediate());
     registered(&mut plan, 0, "h1", "b", immediate());
     settle(&mut plan, 0);
-    for (at, host) in [(50, "h1"), (60, "h2")] {
-        plan.report(
-            at,
-            Report::Drained {
-                host: host.into(),
-                build_id: "a".into(),
-            },
-        );
-    }
+    plan.report(
+        50,
+        Report::Drained {
+            host: "h1".into(),
+            build_id: "a".into(),
+            at_limit: false,
+        },
+    );
     assert_eq!(plan.builds[0].drained_ms, Some(50));
+    // h2 still polls `a`: it can be made current again.
+    plan.command(
+        55,
+        Command::Revert {
+            build_id: "a".into(),
+        },
+    )
+    .expect("h2 polls a");
+    plan.command(56, Command::Pause).expect("pause");
+    plan.requested = None;
+    plan.report(
+        60,
+        Report::Drained {
+            host: "h2".into(),
+            build_id: "a".into(),
+            at_limit: true,
+        },
+    );
+    assert_eq!(
+        plan.builds[0].drained_ms,
+        Some(50),
+        "the first drain is kept"
+    );
     let e = plan
         .command(
             70,
@@ -361,6 +488,15 @@ fn drained_builds_are_recorded_once() {
                 build_id: "a".into(),
             },
         )
-        .expect_err("drained");
-    assert!(e.contains("drained and stopped"), "{e}");
+        .expect_err("nobody polls a");
+    assert!(e.contains("no host polls a any more"), "{e}");
+    // A host with its files again makes it possible.
+    registered(&mut plan, 80, "h3", "a", immediate());
+    plan.command(
+        81,
+        Command::Revert {
+            build_id: "a".into(),
+        },
+    )
+    .expect("h3 polls a");
 }

@@ -8,7 +8,7 @@
 //! change itself carries the server's conflict token from that read, so a change slipping in
 //! between is refused by the server and seen at the next read.
 
-use super::plan::Op;
+use super::plan::{Op, ServerRouting};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,7 +17,9 @@ use temporalio_client::tonic::Request;
 use temporalio_common::protos::temporal::api::common::v1::WorkflowExecution;
 use temporalio_common::protos::temporal::api::common::v1::{Payload, Payloads, WorkflowType};
 use temporalio_common::protos::temporal::api::deployment::v1::WorkerDeploymentVersion;
-use temporalio_common::protos::temporal::api::enums::v1::{EventType, HistoryEventFilterType};
+use temporalio_common::protos::temporal::api::enums::v1::{
+    EventType, HistoryEventFilterType, WorkflowIdConflictPolicy, WorkflowIdReusePolicy,
+};
 use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
 use temporalio_common::protos::temporal::api::taskqueue::v1::TaskQueue;
 use temporalio_common::protos::temporal::api::workflow::v1::{
@@ -63,9 +65,11 @@ pub struct GateInput {
 #[serde(rename_all = "snake_case", tag = "outcome")]
 pub enum RouteOutcome {
     Done,
-    /// The routing differs from what the coordinator set; nothing was changed.
+    /// The routing differs from what the coordinator set (or, before its first change, the
+    /// deployment already routes elsewhere); nothing was changed.
     Conflict {
         message: String,
+        server: ServerRouting,
     },
     /// A definite failure (the gate workflow failed, say).
     Failed {
@@ -79,10 +83,9 @@ pub struct RoutingActivities {
     pub namespace: String,
 }
 
-/// The deployment's routing as the server has it.
+/// The deployment's routing as the server has it, and the token of that reading.
 struct Routing {
-    current: Option<String>,
-    ramping: Option<String>,
+    server: ServerRouting,
     token: Vec<u8>,
 }
 
@@ -106,8 +109,7 @@ impl RoutingActivities {
             // No version has polled yet: nothing routed, nothing to conflict with.
             Err(s) if s.code() == temporalio_client::tonic::Code::NotFound => {
                 return Ok(Routing {
-                    current: None,
-                    ramping: None,
+                    server: ServerRouting::default(),
                     token: Vec::new(),
                 });
             }
@@ -119,23 +121,56 @@ impl RoutingActivities {
             .unwrap_or_default();
         let build =
             |v: Option<WorkerDeploymentVersion>| v.map(|v| v.build_id).filter(|b| !b.is_empty());
+        let percent = config.ramping_version_percentage;
         Ok(Routing {
-            current: build(config.current_deployment_version),
-            ramping: build(config.ramping_deployment_version),
+            server: ServerRouting {
+                current: build(config.current_deployment_version),
+                ramping: build(config.ramping_deployment_version).map(|b| (b, percent)),
+            },
             token: answer.conflict_token,
         })
     }
 
-    fn conflict(input: &RouteInput, server: &Routing) -> Option<String> {
-        // Before the coordinator's first change there is nothing to compare with.
-        input.expected_current.as_ref()?;
-        let expected = (&input.expected_current, &input.expected_ramping);
-        (expected != (&server.current, &server.ramping)).then(|| {
+    /// Whether the server already shows `op` done (an earlier attempt changed the routing
+    /// but did not report back: a timeout, or its host was killed).
+    fn already_done(op: &Op, server: &ServerRouting) -> bool {
+        let ramping = server.ramping.as_ref().map(|(b, _)| b.as_str());
+        match op {
+            Op::SetCurrent { build_id } => {
+                server.current.as_deref() == Some(build_id.as_str()) && ramping != Some(build_id)
+            }
+            Op::SetRamping { build_id, percent } => server
+                .ramping
+                .as_ref()
+                .is_some_and(|(b, p)| b == build_id && (p - percent).abs() < 0.001),
+            Op::Unramp { build_id, .. } => ramping != Some(build_id.as_str()),
+            Op::RunGate { .. } => false,
+        }
+    }
+
+    /// Why `input.op` must not be performed on `server`, if it must not.
+    fn conflict(input: &RouteInput, server: &ServerRouting) -> Option<String> {
+        let ramping = server.ramping.as_ref().map(|(b, _)| b.clone());
+        let Some(expected) = &input.expected_current else {
+            // The coordinator's first change: a deployment that already routes to another
+            // build (routed before the coordinator existed, or the coordinator restarted
+            // empty) is adopted, not overwritten.
+            let target = match &input.op {
+                Op::SetCurrent { build_id } | Op::SetRamping { build_id, .. } => Some(build_id),
+                _ => None,
+            };
+            return server
+                .current
+                .as_ref()
+                .filter(|c| Some(*c) != target)
+                .map(|c| format!("the deployment already routes to {c}"));
+        };
+        (Some(expected) != server.current.as_ref() || input.expected_ramping != ramping).then(|| {
             format!(
                 "the server routes current={} ramping={}, the coordinator set current={} ramping={}",
                 server.current.as_deref().unwrap_or("-"),
-                server.ramping.as_deref().unwrap_or("-"),
-                input.expected_current.as_deref().unwrap_or("-"),
+                ramping.as_deref().unwrap_or("-"),
+                expected,
                 input.expected_ramping.as_deref().unwrap_or("-"),
             )
         })
@@ -151,9 +186,12 @@ impl RoutingActivities {
         _ctx: ActivityContext,
         input: RouteInput,
     ) -> Result<RouteOutcome, ActivityError> {
-        let server = self.routing(&input.deployment).await?;
+        let Routing { server, token } = self.routing(&input.deployment).await?;
+        if Self::already_done(&input.op, &server) {
+            return Ok(RouteOutcome::Done);
+        }
         if let Some(message) = Self::conflict(&input, &server) {
-            return Ok(RouteOutcome::Conflict { message });
+            return Ok(RouteOutcome::Conflict { message, server });
         }
         let identity = self.connection.identity().to_string();
         let mut service = self.connection.workflow_service();
@@ -164,7 +202,7 @@ impl RoutingActivities {
                         namespace: self.namespace.clone(),
                         deployment_name: input.deployment.clone(),
                         build_id: build_id.clone(),
-                        conflict_token: server.token,
+                        conflict_token: token.clone(),
                         identity,
                         ..Default::default()
                     },
@@ -178,7 +216,7 @@ impl RoutingActivities {
                         deployment_name: input.deployment.clone(),
                         build_id: build_id.clone(),
                         percentage: *percent,
-                        conflict_token: server.token,
+                        conflict_token: token.clone(),
                         identity,
                         ..Default::default()
                     },
@@ -190,7 +228,7 @@ impl RoutingActivities {
                     SetWorkerDeploymentRampingVersionRequest {
                         namespace: self.namespace.clone(),
                         deployment_name: input.deployment.clone(),
-                        conflict_token: server.token,
+                        conflict_token: token.clone(),
                         identity,
                         ..Default::default()
                     },
@@ -221,12 +259,8 @@ impl RoutingActivities {
         ctx: ActivityContext,
         input: GateInput,
     ) -> Result<RouteOutcome, ActivityError> {
-        let workflow_id = format!(
-            "wasm-worker-gate/{}/{}/{}",
-            input.deployment,
-            input.build_id,
-            ctx.info().attempt
-        );
+        // One gate run per build: a retried attempt finds the run an earlier one started.
+        let workflow_id = format!("wasm-worker-gate/{}/{}", input.deployment, input.build_id);
         let payload = Payload {
             metadata: [("encoding".to_string(), b"json/plain".to_vec())].into(),
             data: serde_json::to_vec(&input.input).unwrap_or_default(),
@@ -247,6 +281,9 @@ impl RoutingActivities {
             }),
             identity: self.connection.identity().to_string(),
             request_id: workflow_id.clone(),
+            workflow_execution_timeout: super::coordinator::GATE_TIMEOUT.try_into().ok(),
+            workflow_id_reuse_policy: WorkflowIdReusePolicy::RejectDuplicate.into(),
+            workflow_id_conflict_policy: WorkflowIdConflictPolicy::UseExisting.into(),
             versioning_override: Some(VersioningOverride {
                 r#override: Some(versioning_override::Override::Pinned(
                     versioning_override::PinnedOverride {
@@ -265,18 +302,29 @@ impl RoutingActivities {
             .connection
             .workflow_service()
             .start_workflow_execution(Request::new(request))
-            .await
-            .map_err(|s| retryable("starting the gate workflow", s))?
-            .into_inner();
-        self.await_close(&workflow_id, &started.run_id).await
+            .await;
+        let run_id = match started {
+            Ok(s) => s.into_inner().run_id,
+            // An earlier attempt's run already closed: its verdict stands.
+            Err(s) if s.code() == temporalio_client::tonic::Code::AlreadyExists => String::new(),
+            Err(s) => return Err(retryable("starting the gate workflow", s)),
+        };
+        self.await_close(&ctx, &workflow_id, &run_id).await
     }
 }
 
 impl RoutingActivities {
     /// Long-polls the workflow's history for its close event.
-    async fn await_close(&self, id: &str, run_id: &str) -> Result<RouteOutcome, ActivityError> {
+    async fn await_close(
+        &self,
+        ctx: &ActivityContext,
+        id: &str,
+        run_id: &str,
+    ) -> Result<RouteOutcome, ActivityError> {
         let mut token = Vec::new();
         loop {
+            // Each long poll returns within ~20 s: alive, still waiting.
+            let _ = ctx.record_heartbeat(()).await;
             let request = GetWorkflowExecutionHistoryRequest {
                 namespace: self.namespace.clone(),
                 execution: Some(WorkflowExecution {

@@ -59,16 +59,35 @@ impl FleetLink {
             task_queue: &env.config.task_queue,
         };
         crate::deployment::wait_registered(d, build_id, env.stop).await;
+        match self.register(env, build_id).await {
+            Ok(()) => Event::Accepted,
+            Err(e) => Event::RoutingFailed {
+                error: format!("{e:#}"),
+            },
+        }
+    }
+
+    async fn register(&self, env: &Env<'_>, build_id: &str) -> anyhow::Result<()> {
         let report = Report::Registered {
             host: self.host.clone(),
             build_id: build_id.to_string(),
             policy: env.config.rollout.fleet_policy(env.config.gate.clone()),
         };
-        match self.send(report).await {
-            Ok(()) => Event::Accepted,
-            Err(e) => Event::RoutingFailed {
-                error: format!("{e:#}"),
-            },
+        self.send(report).await
+    }
+
+    /// Reports again the builds this host polls that the plan does not know: a coordinator
+    /// that started over (terminated, reset) learns what every host runs.
+    async fn register_missing(&self, env: &Env<'_>, local: Vec<String>) {
+        let Some(plan) = &self.plan else {
+            return;
+        };
+        for build_id in local {
+            if plan.builds.iter().all(|b| b.build_id != build_id)
+                && let Err(e) = self.register(env, &build_id).await
+            {
+                tracing::warn!(error = %format!("{e:#}"), build_id, "reporting a build to the rollout coordinator again failed");
+            }
         }
     }
 
@@ -90,21 +109,31 @@ impl FleetLink {
         }
     }
 
-    /// Reports that `build_id`'s generation stopped, drained.
-    pub(crate) async fn drained(&self, build_id: &str) {
+    /// Reports that `build_id`'s generation stopped, drained or at the drain limit.
+    pub(crate) async fn drained(&self, build_id: &str, at_limit: bool) {
         let report = Report::Drained {
             host: self.host.clone(),
             build_id: build_id.to_string(),
+            at_limit,
         };
         if let Err(e) = self.send(report).await {
             tracing::warn!(error = %format!("{e:#}"), build_id, "reporting a drained build to the rollout coordinator failed");
         }
     }
 
-    /// Sends the outcome counts that changed since the last tick.
+    /// Sends the outcome counts that changed since the last tick, of the build the plan last
+    /// read ramps (the only counts it judges).
     pub(crate) async fn counts(&mut self, counts: Vec<(String, Counts)>) {
+        let ramping = self
+            .plan
+            .as_ref()
+            .and_then(|p| p.ramp.as_ref())
+            .map(|r| r.build_id.clone());
         for (build_id, c) in counts {
-            if self.sent.get(&build_id) == Some(&c) || c == Counts::default() {
+            if ramping.as_ref() != Some(&build_id)
+                || self.sent.get(&build_id) == Some(&c)
+                || c == Counts::default()
+            {
                 continue;
             }
             let report = Report::Counts {
@@ -165,7 +194,10 @@ impl Rollout {
             .map(|(b, g)| (b.clone(), g.outcomes.read()))
             .collect();
         link.counts(counts).await;
-        if let Some(view) = link.read().await
+        let view = link.read().await;
+        link.register_missing(env, self.generations.keys().cloned().collect())
+            .await;
+        if let Some(view) = view
             && let Err(e) = self.dispatch(env, Event::Fleet(view)).await
         {
             tracing::error!(error = %format!("{e:#}"), "following the rollout coordinator failed");

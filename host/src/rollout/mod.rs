@@ -324,7 +324,8 @@ impl Rollout {
                 };
                 tracing::info!(%build_id, drain_s = after.as_secs_f64(), reason, "stopping a drained generation");
                 if let Some(link) = &self.fleet {
-                    link.drained(build_id).await;
+                    let at_limit = matches!(why, StopReason::DrainLimit { .. });
+                    link.drained(build_id, at_limit).await;
                 }
                 env.metrics.drain_seconds.observe(after.as_secs_f64());
                 self.drained.push_front(g.status(GenerationState::Drained));

@@ -1,7 +1,16 @@
-//! The plan's decisions: the next op (operator commands first, then the first build, the
-//! ramp's verdict, a newer build's rollout), and what each op's result changes.
+//! The plan's decisions: the next op (a failing ramp's rollback first, then operator commands,
+//! the first build, the ramp's next step, a newer build's rollout), and what each op's result
+//! changes.
 
-use super::{Build, BuildState, Op, OpError, Plan, RETRY_AFTER_MS, Ramp, Request, Tally};
+use super::{
+    Build, BuildState, Op, OpError, Plan, RETRY_AFTER_MS, Ramp, Request, ServerRouting, Tally,
+};
+
+/// Failed attempts after which an operator's command is given up (said in the decisions).
+const REQUEST_ATTEMPTS: u32 = 3;
+
+/// Below this many counted tasks and activities a failure rate means little.
+const MIN_SAMPLE: u64 = 5;
 
 impl Plan {
     /// The newest build that waits to be rolled out: newer than the current one, gate not
@@ -18,8 +27,9 @@ impl Plan {
             .find(|b| matches!(b.state, BuildState::Waiting) && floor.is_none_or(|f| b.seq > f))
     }
 
-    fn begin(&mut self, op: Op) -> Option<Op> {
+    fn begin(&mut self, op: Op, from_request: bool) -> Option<Op> {
         self.pending = Some(op.clone());
+        self.pending_from_request = from_request;
         Some(op)
     }
 
@@ -28,71 +38,106 @@ impl Plan {
         if self.pending.is_some() || now_ms < self.retry_at_ms {
             return None;
         }
-        if let Some(op) = self.requested_op() {
-            return self.begin(op);
-        }
-        if self.current.is_none() {
-            // The first build: nothing to ramp from.
-            let id = self.newest_waiting()?.build_id.clone();
-            return self.begin(Op::SetCurrent { build_id: id });
-        }
-        if let Some(ramp) = self.ramp.clone() {
-            let b = self.build(&ramp.build_id)?;
-            let since = b.total().minus(ramp.baseline);
-            if let Some(reason) = failing(since, b.policy.max_failure_rate) {
-                return self.begin(Op::Unramp {
-                    build_id: ramp.build_id,
-                    reason,
-                });
-            }
-            if self.paused {
-                return None;
-            }
-            if let Some(newer) = self.newest_waiting().filter(|n| n.seq > b.seq) {
-                let newer = newer.clone();
-                return self.start_rollout(&newer);
-            }
-            let step = b.policy.steps.get(ramp.step)?;
-            let runs = b.total().minus(ramp.step_baseline).runs_completed;
-            if now_ms < ramp.since_ms.saturating_add(step.pause_ms) || runs < b.policy.min_runs {
-                return None;
-            }
-            let op = match b.policy.steps.get(ramp.step + 1) {
-                Some(next) => Op::SetRamping {
-                    build_id: ramp.build_id,
-                    percent: next.percent,
-                },
-                None => Op::SetCurrent {
-                    build_id: ramp.build_id,
-                },
+        // A failing ramp is rolled back whatever else was asked, paused or not.
+        if let Some(ramp) = self.ramp.clone()
+            && let Some(b) = self.build(&ramp.build_id)
+            && let Some(reason) = failing(b.total().minus(ramp.baseline), b.policy.max_failure_rate)
+        {
+            let op = Op::Unramp {
+                build_id: ramp.build_id,
+                reason,
+                rolled_back: true,
             };
-            return self.begin(op);
+            return self.begin(op, false);
+        }
+        if self.requested.is_some() {
+            match self.requested_op() {
+                Some(op) => return self.begin(op, true),
+                None => {
+                    let what = self.requested.take().map(|r| r.describe());
+                    self.decide(
+                        now_ms,
+                        format!("{} no longer applies; dropped", what.unwrap_or_default()),
+                    );
+                }
+            }
         }
         if self.paused {
             return None;
         }
-        let newer = self.newest_waiting()?.clone();
-        self.start_rollout(&newer)
+        if self.current.is_none() {
+            // The first build: nothing to ramp from.
+            let id = self.newest_waiting()?.build_id.clone();
+            return self.begin(Op::SetCurrent { build_id: id }, false);
+        }
+        let Some(ramp) = self.ramp.clone() else {
+            let newer = self.newest_waiting()?.clone();
+            return self.start_rollout(&newer);
+        };
+        let b = self.build(&ramp.build_id)?.clone();
+        if let Some(newer) = self.newest_waiting().filter(|n| n.seq > b.seq).cloned() {
+            // A newer build takes over. One that goes current at once (no steps, gate passed)
+            // needs the old ramp removed first: the server keeps a ramp a new current leaves.
+            let goes_current =
+                newer.policy.steps.is_empty() && (newer.policy.gate.is_none() || newer.gate_passed);
+            if goes_current {
+                let op = Op::Unramp {
+                    build_id: b.build_id.clone(),
+                    reason: format!("superseded by {}", newer.build_id),
+                    rolled_back: false,
+                };
+                return self.begin(op, false);
+            }
+            return self.start_rollout(&newer);
+        }
+        let step = b.policy.steps.get(ramp.step)?;
+        let runs = b.total().minus(ramp.step_baseline).runs_completed;
+        if now_ms < ramp.since_ms.saturating_add(step.pause_ms) || runs < b.policy.min_runs {
+            return None;
+        }
+        let op = match b.policy.steps.get(ramp.step + 1) {
+            Some(next) => Op::SetRamping {
+                build_id: ramp.build_id,
+                percent: next.percent,
+            },
+            None => Op::SetCurrent {
+                build_id: ramp.build_id,
+            },
+        };
+        self.begin(op, false)
     }
 
+    /// The op an operator's command asks for now; `None` when it no longer applies (what it
+    /// named changed since it was accepted).
     fn requested_op(&self) -> Option<Op> {
+        let ramping = self.ramp.as_ref().map(|r| r.build_id.as_str());
         match self.requested.as_ref()? {
-            Request::Promote(id) => Some(Op::SetCurrent {
-                build_id: id.clone(),
-            }),
-            Request::Rollback(id) => Some(Op::Unramp {
+            Request::Promote(id) => {
+                let waiting = self
+                    .build(id)
+                    .is_some_and(|b| matches!(b.state, BuildState::Waiting));
+                (ramping == Some(id.as_str()) || waiting).then(|| Op::SetCurrent {
+                    build_id: id.clone(),
+                })
+            }
+            Request::Rollback(id) => (ramping == Some(id.as_str())).then(|| Op::Unramp {
                 build_id: id.clone(),
                 reason: "rolled back by an operator".into(),
+                rolled_back: true,
             }),
             // A ramp of another build would outlive the revert: removed first.
-            Request::Revert(id) => match &self.ramp {
-                Some(r) if r.build_id != *id => Some(Op::Unramp {
-                    build_id: r.build_id.clone(),
+            Request::Revert(id) => match ramping {
+                Some(r) if r != id => Some(Op::Unramp {
+                    build_id: r.to_string(),
                     reason: format!("an operator reverted to {id}"),
+                    rolled_back: true,
                 }),
-                _ => Some(Op::SetCurrent {
-                    build_id: id.clone(),
-                }),
+                _ if self.current.as_deref() != Some(id.as_str()) || ramping.is_some() => {
+                    Some(Op::SetCurrent {
+                        build_id: id.clone(),
+                    })
+                }
+                _ => None,
             },
         }
     }
@@ -100,10 +145,11 @@ impl Plan {
     fn start_rollout(&mut self, b: &Build) -> Option<Op> {
         if let Some(gate) = b.policy.gate.clone().filter(|_| !b.gate_passed) {
             self.set_state(&b.build_id, BuildState::Gating);
-            return self.begin(Op::RunGate {
+            let op = Op::RunGate {
                 build_id: b.build_id.clone(),
                 gate,
-            });
+            };
+            return self.begin(op, false);
         }
         let op = match b.policy.steps.first() {
             Some(step) => Op::SetRamping {
@@ -114,19 +160,20 @@ impl Plan {
                 build_id: b.build_id.clone(),
             },
         };
-        self.begin(op)
+        self.begin(op, false)
     }
 
-    /// The result of the pending op. `conflict`: the server's routing was changed by someone
-    /// else since the coordinator last looked; nothing was overwritten and the rollout pauses
-    /// for an operator.
+    /// The result of the pending op. A conflict (the server's routing is not what the
+    /// coordinator set: someone changed it outside) changes nothing on the server; the plan
+    /// adopts the server's routing and pauses for an operator.
     pub fn applied(&mut self, now_ms: u64, result: Result<(), OpError>) {
         let Some(op) = self.pending.take() else {
             return;
         };
+        let from_request = std::mem::take(&mut self.pending_from_request);
         let error = match result {
             Ok(()) => {
-                self.succeeded(now_ms, op);
+                self.succeeded(now_ms, op, from_request);
                 return;
             }
             Err(e) => e,
@@ -142,34 +189,89 @@ impl Plan {
             self.decide(now_ms, format!("{build_id} rolled back: {reason}"));
             return;
         }
-        if error.conflict {
-            self.paused = true;
-            self.decide(
-                now_ms,
-                format!(
-                    "{} not done: the deployment's routing was changed outside the coordinator \
-                     ({}); paused until an operator resumes",
-                    describe(&op),
-                    error.message
-                ),
-            );
+        if let Some(server) = error.server {
+            self.adopt(now_ms, &op, server, &error.message);
             return;
         }
         self.retry_at_ms = now_ms.saturating_add(RETRY_AFTER_MS);
+        let mut what = format!("{} failed: {}; retrying", describe(&op), error.message);
+        if from_request {
+            self.request_failures += 1;
+            if self.request_failures >= REQUEST_ATTEMPTS {
+                let given_up = self.requested.take().map(|r| r.describe());
+                self.request_failures = 0;
+                what = format!(
+                    "{} failed: {}; {} given up after {REQUEST_ATTEMPTS} attempts",
+                    describe(&op),
+                    error.message,
+                    given_up.unwrap_or_default()
+                );
+            }
+        }
+        self.decide(now_ms, what);
+    }
+
+    /// The server routes otherwise than the plan says: take the server's routing as the truth,
+    /// drop the operator's command in flight, and pause until an operator resumes.
+    fn adopt(&mut self, now_ms: u64, op: &Op, server: ServerRouting, why: &str) {
+        let previous = self.current.clone();
+        if let Some(c) = &server.current {
+            if self.build(c).is_none() {
+                self.add_build(now_ms, c, None, super::super::policy::Policy::immediate());
+            }
+            self.set_state(c, BuildState::Current);
+        }
+        if let Some(p) = previous.filter(|p| server.current.as_ref() != Some(p)) {
+            self.set_state(&p, BuildState::Superseded);
+        }
+        self.current = server.current.clone();
+        if let Some(old) = self.ramp.take()
+            && server.ramping.as_ref().map(|(b, _)| b) != Some(&old.build_id)
+        {
+            self.set_state(&old.build_id, BuildState::Superseded);
+        }
+        if let Some((b, percent)) = &server.ramping
+            && let Some(total) = self.build(b).map(Build::total)
+        {
+            self.set_state(b, BuildState::Ramping);
+            self.ramp = Some(Ramp {
+                build_id: b.clone(),
+                step: 0,
+                percent: *percent,
+                since_ms: now_ms,
+                baseline: total,
+                step_baseline: total,
+            });
+        }
+        self.requested = None;
+        self.request_failures = 0;
+        self.paused = true;
+        self.retry_at_ms = now_ms.saturating_add(RETRY_AFTER_MS);
         self.decide(
             now_ms,
-            format!("{} failed: {}; retrying", describe(&op), error.message),
+            format!(
+                "{} not done: {why}; the coordinator adopted the server's routing \
+                 (current={}, ramping={}) and pauses until an operator resumes",
+                describe(op),
+                server.current.as_deref().unwrap_or("-"),
+                server
+                    .ramping
+                    .as_ref()
+                    .map_or("-".to_string(), |(b, p)| format!("{b} at {p}%")),
+            ),
         );
     }
 
-    fn succeeded(&mut self, now_ms: u64, op: Op) {
-        if self.requested_op().as_ref() == Some(&op)
-            && !matches!(
-                (&self.requested, &op),
-                (Some(Request::Revert(id)), Op::Unramp { build_id, .. }) if id != build_id
-            )
-        {
+    fn succeeded(&mut self, now_ms: u64, op: Op, from_request: bool) {
+        // A revert's first half (removing another build's ramp) keeps the command for its
+        // second half; everything else an operator asked for is done.
+        let revert_half = matches!(
+            (&self.requested, &op),
+            (Some(Request::Revert(id)), Op::Unramp { build_id, .. }) if id != build_id
+        );
+        if from_request && !revert_half {
             self.requested = None;
+            self.request_failures = 0;
         }
         match op {
             Op::SetCurrent { build_id } => {
@@ -215,15 +317,26 @@ impl Plan {
                 self.set_state(&build_id, BuildState::Ramping);
                 self.decide(now_ms, format!("{build_id} ramps at {percent}%"));
             }
-            Op::Unramp { build_id, reason } => {
-                self.ramp = None;
-                self.set_state(
-                    &build_id,
-                    BuildState::RolledBack {
-                        reason: reason.clone(),
-                    },
-                );
-                self.decide(now_ms, format!("{build_id} rolled back: {reason}"));
+            Op::Unramp {
+                build_id,
+                reason,
+                rolled_back,
+            } => {
+                if self.ramp.as_ref().is_some_and(|r| r.build_id == build_id) {
+                    self.ramp = None;
+                }
+                if rolled_back {
+                    self.set_state(
+                        &build_id,
+                        BuildState::RolledBack {
+                            reason: reason.clone(),
+                        },
+                    );
+                    self.decide(now_ms, format!("{build_id} rolled back: {reason}"));
+                } else {
+                    self.set_state(&build_id, BuildState::Superseded);
+                    self.decide(now_ms, format!("{build_id}'s ramp removed: {reason}"));
+                }
             }
             Op::RunGate { build_id, gate } => {
                 if let Some(b) = self.build_mut(&build_id) {
@@ -253,9 +366,6 @@ impl Plan {
     }
 }
 
-/// Below this many counted tasks and activities a failure rate means little.
-const MIN_SAMPLE: u64 = 5;
-
 /// A rollback reason when `t` fails too often.
 fn failing(t: Tally, max_failure_rate: f64) -> Option<String> {
     let sample = t.succeeded + t.failed;
@@ -275,7 +385,7 @@ fn failing(t: Tally, max_failure_rate: f64) -> Option<String> {
     })
 }
 
-fn describe(op: &Op) -> String {
+pub(super) fn describe(op: &Op) -> String {
     match op {
         Op::SetCurrent { build_id } => format!("making {build_id} current"),
         Op::SetRamping { build_id, percent } => format!("ramping {build_id} at {percent}%"),

@@ -14,11 +14,12 @@ impl Machine {
     pub(super) fn tick(&mut self, now: Now, ramp: Option<Counts>) -> Vec<Action> {
         let mut actions = Vec::new();
         if self.fleet {
+            // Sent again first; drains are checked in the same tick all the same.
             if let Some(build_id) = self.unannounced.pop() {
                 self.pending = Some(Pending::Announcing {
                     build_id: build_id.clone(),
                 });
-                return vec![Action::Route(Change::Announce { build_id })];
+                actions.push(Action::Route(Change::Announce { build_id }));
             }
         } else if let Some(build_id) = self.unramp_owed.clone() {
             // Asked again before anything else: until the server takes the ramp away, it
