@@ -12,32 +12,6 @@ use super::policy::{Gate, Policy};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-/// What one host counted for one build since that host started it (cumulative).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Tally {
-    pub runs_completed: u64,
-    pub succeeded: u64,
-    pub failed: u64,
-}
-
-impl Tally {
-    fn plus(self, o: Tally) -> Tally {
-        Tally {
-            runs_completed: self.runs_completed + o.runs_completed,
-            succeeded: self.succeeded + o.succeeded,
-            failed: self.failed + o.failed,
-        }
-    }
-
-    fn minus(self, o: Tally) -> Tally {
-        Tally {
-            runs_completed: self.runs_completed.saturating_sub(o.runs_completed),
-            succeeded: self.succeeded.saturating_sub(o.succeeded),
-            failed: self.failed.saturating_sub(o.failed),
-        }
-    }
-}
-
 /// What a build is to the fleet.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "state")]
@@ -80,30 +54,6 @@ pub struct Build {
     /// Its gate workflow succeeded.
     #[serde(default)]
     pub gate_passed: bool,
-}
-
-/// One host's counts for one build. Hosts report cumulative counts since their process
-/// started; a report lower than the last one means the process restarted under the same name
-/// (same pid in a restarted container), and what it counted before is carried, so the sum
-/// never goes backwards.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HostTally {
-    /// The last report.
-    pub raw: Tally,
-    /// What earlier processes of this host counted.
-    pub carried: Tally,
-}
-
-impl HostTally {
-    fn report(&mut self, t: Tally) {
-        let restarted = t.runs_completed < self.raw.runs_completed
-            || t.succeeded < self.raw.succeeded
-            || t.failed < self.raw.failed;
-        if restarted {
-            self.carried = self.carried.plus(self.raw);
-        }
-        self.raw = t;
-    }
 }
 
 impl Build {
@@ -415,6 +365,8 @@ impl Request {
 }
 
 mod decide;
+mod tally;
+pub use tally::{HostTally, Tally};
 #[cfg(test)]
 #[path = "plan_tests.rs"]
 mod tests;

@@ -139,8 +139,22 @@ impl Rollout {
         let runtime = env.runtime.clone();
         let dir = env.config.plugins_dir.clone();
         let metrics = env.metrics.clone();
-        let loaded =
-            tokio::task::spawn_blocking(move || PluginSet::load(&runtime, &dir, &metrics)).await;
+        // A file still being written (an empty manifest parses as the default one) must not
+        // become a build: the folder has to look the same after the load as before it.
+        let loaded = tokio::task::spawn_blocking(move || {
+            let before = crate::watcher::fingerprint(&dir);
+            let set = PluginSet::load(&runtime, &dir, &metrics);
+            (before == crate::watcher::fingerprint(&dir)).then_some(set)
+        })
+        .await;
+        let loaded = match loaded {
+            Ok(None) => {
+                tracing::info!("the plugins folder changed while it loaded; loading it again");
+                return true;
+            }
+            Ok(Some(set)) => Ok(set),
+            Err(e) => Err(e),
+        };
         let transient = loaded
             .as_ref()
             .is_ok_and(|set| set.errors.iter().any(|e| e.reason.is_transient()));
