@@ -357,6 +357,10 @@ impl Supervisor {
                         }
                     }
                     rollout.tick(&env).await;
+                    self.health.set_polling(
+                        rollout.polls(),
+                        "no generation polls: the fleet's coordinator retired every build of this host (publish current plugin files to start one)",
+                    );
                     if rollout.has_stopped() {
                         failed = Some(anyhow::anyhow!("the worker stopped polling after a fatal error (see the log above)"));
                         break;

@@ -73,6 +73,9 @@ impl Fleet {
     ) -> Member {
         let mut args = vec!["--fleet"];
         args.extend_from_slice(extra);
+        if !extra.contains(&"--drain-limit") {
+            args.extend_from_slice(&["--drain-limit", "2m"]);
+        }
         self.spawn_host(files, dir, &args)
     }
 
@@ -97,12 +100,13 @@ impl Fleet {
             &self.queue,
             "--deployment-name",
             &self.deployment,
-            "--drain-limit",
-            "2m",
             "--shutdown-grace",
             "5s",
         ];
         args.extend_from_slice(extra);
+        if !extra.contains(&"--drain-limit") {
+            args.extend_from_slice(&["--drain-limit", "2m"]);
+        }
         let (child, addr) = spawn_host(&args, &[], dir.path(), std::process::Stdio::null());
         Member { child, addr, dir }
     }
@@ -317,7 +321,8 @@ async fn three_hosts_roll_out_once_and_a_stale_restart_moves_nothing() {
     let mut child = stale.child;
     child.start_kill().expect("kill");
     let _ = child.wait().await;
-    let restarted = fleet.spawn(&old, Some(stale.dir));
+    // A short drain limit: its old build is retired, so it soon has nothing to serve.
+    let restarted = fleet.spawn_with(&old, Some(stale.dir), &["--drain-limit", "5s"]);
     eventually(
         Duration::from_secs(60),
         "the restarted host to poll its old build and follow the coordinator",
@@ -335,6 +340,21 @@ async fn three_hosts_roll_out_once_and_a_stale_restart_moves_nothing() {
     tokio::time::sleep(Duration::from_secs(6)).await;
     let p = plan(restarted.addr).await.expect("plan");
     assert_eq!(p["current"], new_build.as_str(), "{p}");
+    // Its only build retired and stopped: it serves nothing, and says so.
+    let addr = restarted.addr;
+    let not_ready = eventually(
+        Duration::from_secs(60),
+        "the restarted host to report not ready",
+        || async move {
+            let resp = reqwest::get(format!("http://{addr}/readyz")).await.ok()?;
+            if resp.status() != 503 {
+                return None;
+            }
+            resp.text().await.ok()
+        },
+    )
+    .await;
+    assert!(not_ready.contains("retired every build"), "{not_ready}");
     members.push(restarted);
     let current = all_current(
         &members.iter().take(2).collect::<Vec<_>>(),

@@ -120,6 +120,13 @@ impl Rollout {
         Ok(rollout)
     }
 
+    /// True while some generation of this host polls. In a fleet every build of a host can
+    /// be retired (a stale replica's, a rolled-back one) and stop: the host then serves
+    /// nothing and must not look ready.
+    pub(crate) fn polls(&self) -> bool {
+        !self.generations.is_empty()
+    }
+
     /// True when the current generation's worker died on its own.
     pub(crate) fn has_stopped(&self) -> bool {
         self.machine
