@@ -173,8 +173,8 @@ pub struct Plan {
     pub paused: bool,
     /// The op in flight.
     pub pending: Option<Op>,
-    /// Whether the op in flight performs an operator's command.
-    pending_from_request: bool,
+    /// The operator's command the op in flight performs, if it performs one.
+    pending_request: Option<Request>,
     /// An operator's command not yet performed.
     requested: Option<Request>,
     /// Failed attempts at it.
@@ -214,6 +214,24 @@ impl Plan {
             drained_ms: None,
             gate_passed: false,
         });
+    }
+
+    /// A build the server routes that no host has reported (routing adopted from the server):
+    /// the oldest of all, so that every build reported so far counts as newer.
+    fn add_oldest_build(&mut self, now_ms: u64, build_id: &str) {
+        for b in &mut self.builds {
+            b.seq += 1;
+        }
+        self.add_build(now_ms, build_id, None, Policy::immediate());
+        if let Some(added) = self.builds.pop() {
+            self.builds.insert(0, Build { seq: 0, ..added });
+        }
+    }
+
+    /// A new operator command replaces one not yet performed; its attempts start at zero.
+    fn request(&mut self, request: Request) {
+        self.requested = Some(request);
+        self.request_failures = 0;
     }
 
     fn decide(&mut self, now_ms: u64, what: String) {
@@ -291,13 +309,15 @@ impl Plan {
             }
             Command::Resume => {
                 self.paused = false;
+                // An operator's go-ahead does not wait out a retry delay.
+                self.retry_at_ms = 0;
                 "rollout resumed".to_string()
             }
             Command::Promote => {
                 let target = (self.ramp.as_ref().map(|r| r.build_id.clone()))
                     .or_else(|| self.newest_waiting().map(|b| b.build_id.clone()))
                     .ok_or("nothing ramps or waits to be promoted")?;
-                self.requested = Some(Request::Promote(target.clone()));
+                self.request(Request::Promote(target.clone()));
                 format!("{target} will be made current (operator)")
             }
             Command::Rollback => {
@@ -306,7 +326,7 @@ impl Plan {
                     .as_ref()
                     .ok_or("nothing ramps; to make an older build current, use `revert BUILD`")?;
                 let id = ramp.build_id.clone();
-                self.requested = Some(Request::Rollback(id.clone()));
+                self.request(Request::Rollback(id.clone()));
                 format!("{id} will be rolled back (operator)")
             }
             Command::Revert { build_id } => {
@@ -321,7 +341,7 @@ impl Plan {
                 if self.current.as_deref() == Some(build_id.as_str()) && self.ramp.is_none() {
                     return Err(format!("{build_id} is already current"));
                 }
-                self.requested = Some(Request::Revert(build_id.clone()));
+                self.request(Request::Revert(build_id.clone()));
                 format!("{build_id} will be made current again (operator)")
             }
         };
@@ -348,7 +368,7 @@ pub struct ServerRouting {
 
 /// An operator's command waiting to be performed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-enum Request {
+pub(super) enum Request {
     Promote(String),
     Rollback(String),
     Revert(String),
@@ -364,6 +384,7 @@ impl Request {
     }
 }
 
+mod adopt;
 mod decide;
 mod tally;
 pub use tally::{HostTally, Tally};

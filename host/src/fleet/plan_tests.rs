@@ -500,3 +500,75 @@ fn drained_builds_are_recorded_once_and_revert_needs_a_host_that_polls() {
     )
     .expect("h3 polls a");
 }
+
+#[test]
+fn routing_adopted_from_the_server_is_older_than_every_reported_build() {
+    // A coordinator starting over meets a deployment already routed to `x`.
+    let mut plan = Plan::default();
+    registered(&mut plan, 0, "h1", "y", immediate());
+    assert_eq!(plan.next(0), Some(current("y")));
+    plan.applied(
+        0,
+        Err(OpError {
+            message: "the deployment already routes to x".into(),
+            server: Some(ServerRouting {
+                current: Some("x".into()),
+                ramping: None,
+            }),
+        }),
+    );
+    assert_eq!(plan.current.as_deref(), Some("x"));
+    assert_eq!(state(&plan, "y"), BuildState::Waiting);
+    assert_eq!(settle(&mut plan, 1), vec![], "paused for an operator");
+    plan.command(2, Command::Resume).expect("resume");
+    assert_eq!(
+        settle(&mut plan, 2),
+        vec![current("y")],
+        "y counts as newer"
+    );
+}
+
+#[test]
+fn a_newer_command_is_not_cleared_by_the_op_of_the_one_it_replaced() {
+    let mut plan = with_current("a");
+    registered(&mut plan, 0, "h1", "b", immediate());
+    settle(&mut plan, 0);
+    registered(&mut plan, 0, "h1", "c", progressive(None));
+    settle(&mut plan, 0);
+    plan.command(1, Command::Promote).expect("promote c");
+    assert_eq!(plan.next(1), Some(current("c")));
+    // While it runs, the operator changes their mind.
+    plan.command(
+        2,
+        Command::Revert {
+            build_id: "b".into(),
+        },
+    )
+    .expect("revert to b");
+    plan.applied(3, Ok(()));
+    assert_eq!(plan.current.as_deref(), Some("c"));
+    assert_eq!(
+        settle(&mut plan, 4),
+        vec![current("b")],
+        "the revert still happens"
+    );
+}
+
+#[test]
+fn promoting_a_waiting_build_removes_another_builds_ramp_first() {
+    let mut plan = with_current("a");
+    registered(&mut plan, 0, "h1", "b", progressive(None));
+    settle(&mut plan, 0);
+    plan.command(1, Command::Pause).expect("pause");
+    registered(&mut plan, 1, "h1", "c", progressive(None));
+    plan.command(2, Command::Promote).expect("promote");
+    let ops = settle(&mut plan, 2);
+    assert!(
+        matches!(ops.as_slice(), [Op::SetCurrent { build_id }] if build_id == "b"),
+        "the ramping build is what promote names: {ops:?}"
+    );
+    plan.command(3, Command::Promote)
+        .expect("promote the waiting one");
+    let ops = settle(&mut plan, 3);
+    assert_eq!(ops, vec![current("c")]);
+}

@@ -69,6 +69,7 @@ pub enum RouteOutcome {
     /// deployment already routes elsewhere); nothing was changed.
     Conflict {
         message: String,
+        #[serde(default)]
         server: ServerRouting,
     },
     /// A definite failure (the gate workflow failed, say).
@@ -131,19 +132,28 @@ impl RoutingActivities {
         })
     }
 
-    /// Whether the server already shows `op` done (an earlier attempt changed the routing
-    /// but did not report back: a timeout, or its host was killed).
-    fn already_done(op: &Op, server: &ServerRouting) -> bool {
+    /// Whether the server already shows the op done (an earlier attempt changed the routing
+    /// but did not report back: a timeout, or its host was killed). A ramp change counts as
+    /// done only under the current build the coordinator expects: with another current, the
+    /// routing was changed outside and the conflict check must see it.
+    fn already_done(input: &RouteInput, server: &ServerRouting) -> bool {
         let ramping = server.ramping.as_ref().map(|(b, _)| b.as_str());
-        match op {
+        let current_as_expected =
+            input.expected_current.is_none() || server.current == input.expected_current;
+        match &input.op {
             Op::SetCurrent { build_id } => {
                 server.current.as_deref() == Some(build_id.as_str()) && ramping != Some(build_id)
             }
-            Op::SetRamping { build_id, percent } => server
-                .ramping
-                .as_ref()
-                .is_some_and(|(b, p)| b == build_id && (p - percent).abs() < 0.001),
-            Op::Unramp { build_id, .. } => ramping != Some(build_id.as_str()),
+            Op::SetRamping { build_id, percent } => {
+                current_as_expected
+                    && server
+                        .ramping
+                        .as_ref()
+                        .is_some_and(|(b, p)| b == build_id && (p - percent).abs() < 0.001)
+            }
+            Op::Unramp { build_id, .. } => {
+                current_as_expected && ramping != Some(build_id.as_str())
+            }
             Op::RunGate { .. } => false,
         }
     }
@@ -187,7 +197,7 @@ impl RoutingActivities {
         input: RouteInput,
     ) -> Result<RouteOutcome, ActivityError> {
         let Routing { server, token } = self.routing(&input.deployment).await?;
-        if Self::already_done(&input.op, &server) {
+        if Self::already_done(&input, &server) {
             return Ok(RouteOutcome::Done);
         }
         if let Some(message) = Self::conflict(&input, &server) {
@@ -359,5 +369,67 @@ impl RoutingActivities {
             token = page.next_page_token;
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(op: Op, current: &str, ramping: Option<&str>) -> RouteInput {
+        RouteInput {
+            deployment: "d".into(),
+            op,
+            expected_current: Some(current.into()),
+            expected_ramping: ramping.map(Into::into),
+        }
+    }
+
+    fn server(current: &str, ramping: Option<(&str, f32)>) -> ServerRouting {
+        ServerRouting {
+            current: Some(current.into()),
+            ramping: ramping.map(|(b, p)| (b.into(), p)),
+        }
+    }
+
+    #[test]
+    fn a_change_an_earlier_attempt_made_is_done_and_an_outside_change_conflicts() {
+        let unramp = |b: &str| Op::Unramp {
+            build_id: b.into(),
+            reason: "r".into(),
+            rolled_back: true,
+        };
+        // The ramp is gone and the current build is the expected one: done.
+        let i = input(unramp("r"), "a", Some("r"));
+        assert!(RoutingActivities::already_done(&i, &server("a", None)));
+        // Gone because someone made `r` current outside: not done, a conflict.
+        let s = server("r", None);
+        assert!(!RoutingActivities::already_done(&i, &s));
+        assert!(RoutingActivities::conflict(&i, &s).is_some());
+        // The normal flow has no conflict.
+        let ramp = Op::SetRamping {
+            build_id: "r".into(),
+            percent: 10.0,
+        };
+        let i = input(ramp, "a", None);
+        assert!(RoutingActivities::conflict(&i, &server("a", None)).is_none());
+        assert!(RoutingActivities::already_done(
+            &i,
+            &server("a", Some(("r", 10.0)))
+        ));
+        // A first change meeting existing routing conflicts (adopted, not overwritten).
+        let first = RouteInput {
+            expected_current: None,
+            ..input(
+                Op::SetCurrent {
+                    build_id: "n".into(),
+                },
+                "a",
+                None,
+            )
+        };
+        assert!(RoutingActivities::conflict(&first, &server("x", None)).is_some());
+        let fresh = ServerRouting::default();
+        assert!(RoutingActivities::conflict(&first, &fresh).is_none());
     }
 }

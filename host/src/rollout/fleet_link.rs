@@ -20,6 +20,8 @@ pub(crate) struct FleetLink {
     host: String,
     /// Counts last sent per build: only changes are sent.
     sent: HashMap<String, Counts>,
+    /// Builds reported again to a coordinator that lacked them, until its plan lists them.
+    reregistered: std::collections::HashSet<String>,
     /// Whether refused files were reported (a clean load then clears them).
     refused_reported: bool,
     /// The plan last read, and the error of the last read if it failed.
@@ -33,6 +35,7 @@ impl FleetLink {
             client,
             host,
             sent: HashMap::new(),
+            reregistered: std::collections::HashSet::new(),
             refused_reported: false,
             plan: None,
             error: None,
@@ -76,17 +79,28 @@ impl FleetLink {
         self.send(report).await
     }
 
-    /// Reports again the builds this host polls that the plan does not know: a coordinator
-    /// that started over (terminated, reset) learns what every host runs.
-    async fn register_missing(&self, env: &Env<'_>, local: Vec<String>) {
+    /// Reports again, once, the builds this host serves that the plan just read does not
+    /// know: a coordinator that started over (terminated, reset) learns what hosts run.
+    /// `serving` is current first, then ramping, then standby — the order that becomes the
+    /// order of first reports; draining builds are not reported (they are on their way out).
+    async fn register_missing(&mut self, env: &Env<'_>, serving: Vec<String>) {
         let Some(plan) = &self.plan else {
             return;
         };
-        for build_id in local {
-            if plan.builds.iter().all(|b| b.build_id != build_id)
-                && let Err(e) = self.register(env, &build_id).await
-            {
-                tracing::warn!(error = %format!("{e:#}"), build_id, "reporting a build to the rollout coordinator again failed");
+        let known = |b: &str| plan.builds.iter().any(|k| k.build_id == b);
+        self.reregistered.retain(|b| !known(b));
+        let missing: Vec<String> = serving
+            .into_iter()
+            .filter(|b| !known(b) && !self.reregistered.contains(b))
+            .collect();
+        for build_id in missing {
+            match self.register(env, &build_id).await {
+                Ok(()) => {
+                    self.reregistered.insert(build_id);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %format!("{e:#}"), build_id, "reporting a build to the rollout coordinator again failed");
+                }
             }
         }
     }
@@ -195,8 +209,15 @@ impl Rollout {
             .collect();
         link.counts(counts).await;
         let view = link.read().await;
-        link.register_missing(env, self.generations.keys().cloned().collect())
-            .await;
+        if view.is_some() {
+            let m = &self.machine;
+            let serving = (m.current().into_iter())
+                .chain(m.ramping().map(|(b, _)| b))
+                .chain(m.standby().iter().map(String::as_str))
+                .map(str::to_string)
+                .collect();
+            link.register_missing(env, serving).await;
+        }
         if let Some(view) = view
             && let Err(e) = self.dispatch(env, Event::Fleet(view)).await
         {

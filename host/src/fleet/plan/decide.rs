@@ -2,9 +2,7 @@
 //! the first build, the ramp's next step, a newer build's rollout), and what each op's result
 //! changes.
 
-use super::{
-    Build, BuildState, Op, OpError, Plan, RETRY_AFTER_MS, Ramp, Request, ServerRouting, Tally,
-};
+use super::{Build, BuildState, Op, OpError, Plan, RETRY_AFTER_MS, Ramp, Request, Tally};
 
 /// Failed attempts after which an operator's command is given up (said in the decisions).
 const REQUEST_ATTEMPTS: u32 = 3;
@@ -29,7 +27,11 @@ impl Plan {
 
     fn begin(&mut self, op: Op, from_request: bool) -> Option<Op> {
         self.pending = Some(op.clone());
-        self.pending_from_request = from_request;
+        self.pending_request = if from_request {
+            self.requested.clone()
+        } else {
+            None
+        };
         Some(op)
     }
 
@@ -54,6 +56,7 @@ impl Plan {
             match self.requested_op() {
                 Some(op) => return self.begin(op, true),
                 None => {
+                    self.request_failures = 0;
                     let what = self.requested.take().map(|r| r.describe());
                     self.decide(
                         now_ms,
@@ -116,9 +119,21 @@ impl Plan {
                 let waiting = self
                     .build(id)
                     .is_some_and(|b| matches!(b.state, BuildState::Waiting));
-                (ramping == Some(id.as_str()) || waiting).then(|| Op::SetCurrent {
-                    build_id: id.clone(),
-                })
+                match ramping {
+                    Some(r) if r == id => Some(Op::SetCurrent {
+                        build_id: id.clone(),
+                    }),
+                    // Another build's ramp would outlive the promotion: removed first.
+                    Some(r) if waiting => Some(Op::Unramp {
+                        build_id: r.to_string(),
+                        reason: format!("an operator promoted {id}"),
+                        rolled_back: false,
+                    }),
+                    None if waiting => Some(Op::SetCurrent {
+                        build_id: id.clone(),
+                    }),
+                    _ => None,
+                }
             }
             Request::Rollback(id) => (ramping == Some(id.as_str())).then(|| Op::Unramp {
                 build_id: id.clone(),
@@ -170,7 +185,12 @@ impl Plan {
         let Some(op) = self.pending.take() else {
             return;
         };
-        let from_request = std::mem::take(&mut self.pending_from_request);
+        // The op performed an operator's command only if that command is still the one asked
+        // for: a newer command replaced it meanwhile and is neither cleared nor charged.
+        let from_request = self
+            .pending_request
+            .take()
+            .is_some_and(|r| self.requested.as_ref() == Some(&r));
         let error = match result {
             Ok(()) => {
                 self.succeeded(now_ms, op, from_request);
@@ -211,63 +231,12 @@ impl Plan {
         self.decide(now_ms, what);
     }
 
-    /// The server routes otherwise than the plan says: take the server's routing as the truth,
-    /// drop the operator's command in flight, and pause until an operator resumes.
-    fn adopt(&mut self, now_ms: u64, op: &Op, server: ServerRouting, why: &str) {
-        let previous = self.current.clone();
-        if let Some(c) = &server.current {
-            if self.build(c).is_none() {
-                self.add_build(now_ms, c, None, super::super::policy::Policy::immediate());
-            }
-            self.set_state(c, BuildState::Current);
-        }
-        if let Some(p) = previous.filter(|p| server.current.as_ref() != Some(p)) {
-            self.set_state(&p, BuildState::Superseded);
-        }
-        self.current = server.current.clone();
-        if let Some(old) = self.ramp.take()
-            && server.ramping.as_ref().map(|(b, _)| b) != Some(&old.build_id)
-        {
-            self.set_state(&old.build_id, BuildState::Superseded);
-        }
-        if let Some((b, percent)) = &server.ramping
-            && let Some(total) = self.build(b).map(Build::total)
-        {
-            self.set_state(b, BuildState::Ramping);
-            self.ramp = Some(Ramp {
-                build_id: b.clone(),
-                step: 0,
-                percent: *percent,
-                since_ms: now_ms,
-                baseline: total,
-                step_baseline: total,
-            });
-        }
-        self.requested = None;
-        self.request_failures = 0;
-        self.paused = true;
-        self.retry_at_ms = now_ms.saturating_add(RETRY_AFTER_MS);
-        self.decide(
-            now_ms,
-            format!(
-                "{} not done: {why}; the coordinator adopted the server's routing \
-                 (current={}, ramping={}) and pauses until an operator resumes",
-                describe(op),
-                server.current.as_deref().unwrap_or("-"),
-                server
-                    .ramping
-                    .as_ref()
-                    .map_or("-".to_string(), |(b, p)| format!("{b} at {p}%")),
-            ),
-        );
-    }
-
     fn succeeded(&mut self, now_ms: u64, op: Op, from_request: bool) {
         // A revert's first half (removing another build's ramp) keeps the command for its
         // second half; everything else an operator asked for is done.
         let revert_half = matches!(
             (&self.requested, &op),
-            (Some(Request::Revert(id)), Op::Unramp { build_id, .. }) if id != build_id
+            (Some(Request::Revert(id) | Request::Promote(id)), Op::Unramp { build_id, .. }) if id != build_id
         );
         if from_request && !revert_half {
             self.requested = None;
@@ -345,6 +314,13 @@ impl Plan {
                 }
                 self.decide(now_ms, format!("{build_id} passed gate {}", gate.workflow));
             }
+        }
+        // A revert to the build already current only needed the other ramp gone: done.
+        if revert_half
+            && matches!(&self.requested, Some(Request::Revert(id)) if self.current.as_ref() == Some(id))
+        {
+            self.requested = None;
+            self.request_failures = 0;
         }
     }
 
