@@ -6,6 +6,7 @@
 //! NotFound. A server without worker deployments answers Unimplemented or FailedPrecondition;
 //! the host then keeps polling and says loudly that versioning is off.
 
+use crate::fleet::plan::ServerRouting;
 use std::time::Duration;
 use temporalio_client::Connection;
 use temporalio_client::tonic::{Code, Request};
@@ -230,31 +231,39 @@ pub(crate) async fn wait_registered(d: Deployment<'_>, build_id: &str, cancel: &
     }
 }
 
-/// The deployment's routing as the server has it: the current build and the ramping build
-/// with its share (`None` when unversioned or not set).
+/// The deployment's routing as the server has it, and the conflict token of that reading
+/// (to pass to a change that must not overwrite a newer one). A deployment no version has
+/// polled yet (NotFound) routes nothing.
 pub(crate) async fn routing(
-    d: Deployment<'_>,
-) -> Result<(Option<String>, Option<(String, f32)>), temporalio_client::tonic::Status> {
+    connection: &Connection,
+    namespace: &str,
+    name: &str,
+) -> Result<(ServerRouting, Vec<u8>), temporalio_client::tonic::Status> {
     let request = DescribeWorkerDeploymentRequest {
-        namespace: d.namespace.to_string(),
-        deployment_name: d.name.to_string(),
+        namespace: namespace.to_string(),
+        deployment_name: name.to_string(),
     };
-    let config = d
-        .connection
+    let answer = match connection
         .workflow_service()
         .describe_worker_deployment(Request::new(request))
-        .await?
-        .into_inner()
+        .await
+    {
+        Ok(a) => a.into_inner(),
+        Err(s) if s.code() == Code::NotFound => return Ok((ServerRouting::default(), Vec::new())),
+        Err(s) => return Err(s),
+    };
+    let config = answer
         .worker_deployment_info
         .and_then(|i| i.routing_config)
         .unwrap_or_default();
     let build =
         |v: Option<WorkerDeploymentVersion>| v.map(|v| v.build_id).filter(|b| !b.is_empty());
     let percent = config.ramping_version_percentage;
-    Ok((
-        build(config.current_deployment_version),
-        build(config.ramping_deployment_version).map(|b| (b, percent)),
-    ))
+    let server = ServerRouting {
+        current: build(config.current_deployment_version),
+        ramping: build(config.ramping_deployment_version).map(|b| (b, percent)),
+    };
+    Ok((server, answer.conflict_token))
 }
 
 /// Longest wait for a routing change to reach every task-queue partition.

@@ -26,9 +26,8 @@ use temporalio_common::protos::temporal::api::workflow::v1::{
     VersioningOverride, versioning_override,
 };
 use temporalio_common::protos::temporal::api::workflowservice::v1::{
-    DescribeWorkerDeploymentRequest, GetWorkflowExecutionHistoryRequest,
-    SetWorkerDeploymentCurrentVersionRequest, SetWorkerDeploymentRampingVersionRequest,
-    StartWorkflowExecutionRequest,
+    GetWorkflowExecutionHistoryRequest, SetWorkerDeploymentCurrentVersionRequest,
+    SetWorkerDeploymentRampingVersionRequest, StartWorkflowExecutionRequest,
 };
 use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
@@ -96,40 +95,11 @@ fn retryable(what: &str, e: impl std::fmt::Display) -> ActivityError {
 
 impl RoutingActivities {
     async fn routing(&self, deployment: &str) -> Result<Routing, ActivityError> {
-        let request = DescribeWorkerDeploymentRequest {
-            namespace: self.namespace.clone(),
-            deployment_name: deployment.to_string(),
-        };
-        let answer = self
-            .connection
-            .workflow_service()
-            .describe_worker_deployment(Request::new(request))
-            .await;
-        let answer = match answer {
-            Ok(a) => a.into_inner(),
-            // No version has polled yet: nothing routed, nothing to conflict with.
-            Err(s) if s.code() == temporalio_client::tonic::Code::NotFound => {
-                return Ok(Routing {
-                    server: ServerRouting::default(),
-                    token: Vec::new(),
-                });
-            }
-            Err(s) => return Err(retryable("reading the deployment's routing", s)),
-        };
-        let config = answer
-            .worker_deployment_info
-            .and_then(|i| i.routing_config)
-            .unwrap_or_default();
-        let build =
-            |v: Option<WorkerDeploymentVersion>| v.map(|v| v.build_id).filter(|b| !b.is_empty());
-        let percent = config.ramping_version_percentage;
-        Ok(Routing {
-            server: ServerRouting {
-                current: build(config.current_deployment_version),
-                ramping: build(config.ramping_deployment_version).map(|b| (b, percent)),
-            },
-            token: answer.conflict_token,
-        })
+        let (server, token) =
+            crate::deployment::routing(&self.connection, &self.namespace, deployment)
+                .await
+                .map_err(|s| retryable("reading the deployment's routing", s))?;
+        Ok(Routing { server, token })
     }
 
     /// Whether the server already shows the op done (an earlier attempt changed the routing

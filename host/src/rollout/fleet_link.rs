@@ -55,12 +55,7 @@ impl FleetLink {
 
     /// Reports `build_id` polling once the server lists it for both task types.
     pub(crate) async fn announce(&self, env: &Env<'_>, build_id: &str) -> Event {
-        let d = crate::deployment::Deployment {
-            connection: env.connection,
-            namespace: &env.config.namespace,
-            name: &env.config.deployment_name,
-            task_queue: &env.config.task_queue,
-        };
+        let d = super::server::deployment_of(env);
         crate::deployment::wait_registered(d, build_id, env.stop).await;
         match self.register(env, build_id).await {
             Ok(()) => Event::Accepted,

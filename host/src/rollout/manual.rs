@@ -7,7 +7,8 @@
 use super::events::{Event, FleetView};
 use super::{Env, Rollout};
 use crate::config::RolloutPolicy;
-use crate::deployment::{self, Deployment};
+use crate::deployment;
+use crate::fleet::plan::ServerRouting;
 use std::time::Duration;
 
 /// Longest wait for the server's routing at a tick.
@@ -17,20 +18,11 @@ pub(super) fn is_manual(env: &Env<'_>) -> bool {
     env.config.rollout == RolloutPolicy::Manual
 }
 
-fn deployment_of<'a>(env: &Env<'a>) -> Deployment<'a> {
-    Deployment {
-        connection: env.connection,
-        namespace: &env.config.namespace,
-        name: &env.config.deployment_name,
-        task_queue: &env.config.task_queue,
-    }
-}
-
 /// The build polls: nothing to tell anyone (whoever routes watches the server), only to wait
 /// until the server lists it for both task types, so that a `set-current-version` right after
 /// the host reports ready succeeds.
 pub(super) async fn polling(env: &Env<'_>, build_id: &str) -> Event {
-    deployment::wait_registered(deployment_of(env), build_id, env.stop).await;
+    deployment::wait_registered(super::server::deployment_of(env), build_id, env.stop).await;
     Event::Accepted
 }
 
@@ -40,16 +32,17 @@ impl Rollout {
         if !is_manual(env) {
             return;
         }
-        let read = tokio::time::timeout(READ_TIMEOUT, deployment::routing(deployment_of(env)));
-        let (current, ramping) = match read.await {
-            Ok(Ok(routing)) => routing,
-            Ok(Err(s)) if s.code() == temporalio_client::tonic::Code::NotFound => (None, None),
-            Ok(Err(s)) => {
-                tracing::debug!(error = %s, "reading the deployment's routing failed");
-                return;
-            }
-            Err(_) => return,
-        };
+        let c = env.config;
+        let read = deployment::routing(env.connection, &c.namespace, &c.deployment_name);
+        let (ServerRouting { current, ramping }, _) =
+            match tokio::time::timeout(READ_TIMEOUT, read).await {
+                Ok(Ok(routing)) => routing,
+                Ok(Err(s)) => {
+                    tracing::debug!(error = %s, "reading the deployment's routing failed");
+                    return;
+                }
+                Err(_) => return,
+            };
         let view = FleetView {
             current,
             ramping,

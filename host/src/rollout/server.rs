@@ -11,7 +11,8 @@ use temporalio_common::protos::temporal::api::enums::v1::VersionDrainageStatus;
 /// supervisor (and with it reloads and shutdown).
 const DRAIN_CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 
-fn deployment_of<'a>(env: &Env<'a>) -> deployment::Deployment<'a> {
+/// The host's deployment, as the routing calls take it.
+pub(super) fn deployment_of<'a>(env: &Env<'a>) -> deployment::Deployment<'a> {
     deployment::Deployment {
         connection: env.connection,
         namespace: &env.config.namespace,
