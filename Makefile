@@ -78,6 +78,7 @@ rust-plugins: rust-targets protoc
 	   $(PLUGINS_TARGET)/wasm32-wasip2/release/feed_ingest.wasm \
 	   $(PLUGINS_TARGET)/wasm32-wasip2/release/greeting_workflow.wasm \
 	   $(PLUGINS_TARGET)/wasm32-wasip2/release/example_workflows.wasm \
+	   $(PLUGINS_TARGET)/wasm32-wasip2/release/order_workflow.wasm \
 	   plugins/feed-ingest/feed_ingest.toml $(PLUGINS_OUT)/
 
 # C: Debian's clang + wasi-libc make a wasm32-wasi reactor; plugin-tool (wit-component and

@@ -22,6 +22,7 @@ fn main() {
                 "feed_ingest",
                 "greeting_workflow",
                 "example_workflows",
+                "order_workflow",
             ][..],
         ),
         (

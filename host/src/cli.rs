@@ -114,7 +114,7 @@ fn command() -> Command {
         )
         .subcommand(
             Command::new("wit")
-                .about("Write the WIT contracts (wasm-worker:plugin, temporal:workflow-runtime) this host speaks into DIR, as a plugin's wit/deps wants them")
+                .about("Write the WIT contracts (wasm-worker:plugin, wasm-worker:workflow, temporal:workflow-runtime) this host speaks into DIR, as a plugin's wit/deps wants them")
                 .arg(
                     Arg::new("dir")
                         .value_name("DIR")

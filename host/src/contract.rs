@@ -11,6 +11,11 @@ pub(crate) const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../wit/plugin.wit"),
     ),
     (
+        "wasm-worker-workflow",
+        "workflow.wit",
+        include_str!("../../wit/workflow/workflow.wit"),
+    ),
+    (
         "workflow-runtime",
         "guest.wit",
         include_str!("../../wit/deps/workflow-runtime/guest.wit"),
@@ -63,13 +68,17 @@ mod tests {
     fn every_contract_is_written_with_its_version() {
         let dir = tempfile::tempdir().expect("dir");
         let written = write(dir.path()).expect("write");
-        assert_eq!(written.len(), 2, "{written:?}");
+        assert_eq!(written.len(), 3, "{written:?}");
         assert!(
             written[0].starts_with("wasm-worker:plugin@0.1.0 in "),
             "{written:?}"
         );
         assert!(
-            written[1].starts_with("temporal:workflow-runtime@0.1.0 in "),
+            written[1].starts_with("wasm-worker:workflow@0.1.0 in "),
+            "{written:?}"
+        );
+        assert!(
+            written[2].starts_with("temporal:workflow-runtime@0.1.0 in "),
             "{written:?}"
         );
         let plugin = std::fs::read_to_string(dir.path().join("wasm-worker-plugin/plugin.wit"))

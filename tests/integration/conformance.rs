@@ -221,30 +221,7 @@ async fn the_component_behaves_like_the_native_runtime() {
         guests::bytes(TEST_WORKFLOWS),
     )
     .expect("write");
-    let pool = wasm_worker::engine::PoolSize {
-        activities: 2,
-        workflow_runs: 8,
-    };
-    let metrics = wasm_worker::metrics::HostMetrics::new();
-    let plugins = wasm_worker::runtime::Runtime::new(pool, &metrics, None).expect("runtime");
-    // Loading compiles and instantiates: blocking work, off the async threads.
-    let set = {
-        let (path, metrics) = (dir.path().to_path_buf(), metrics.clone());
-        tokio::task::spawn_blocking(move || {
-            wasm_worker::plugins::PluginSet::load(&plugins, &path, &metrics)
-        })
-        .await
-        .expect("load")
-    };
-    assert!(set.errors.is_empty(), "{:?}", set.errors);
-    let workflows = std::sync::Arc::new(wasm_worker::wasm_workflow::Workflows::new(
-        &set.workflows,
-        "default",
-        "replay",
-        wasm_worker::config::Versioning::Pinned,
-        &metrics,
-        &wasm_worker::wasm_workflow::RunBudget::new(u64::MAX, &metrics),
-    ));
+    let workflows = crate::common::workflows::replay_workflows(dir.path()).await;
     // A history that does not match the code — what a changed plugin meets when it replays an
     // old run. The countdown's history (it continued as new) relabelled as the parent workflow
     // (whose code starts a child): the replayer must flag non-determinism, or the clean

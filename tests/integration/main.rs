@@ -30,4 +30,5 @@ mod plugin_loading;
 mod polyglot;
 mod profile;
 mod ramp;
+mod wit_workflows;
 mod workflows;

@@ -7,7 +7,7 @@ use crate::plugin_file::PluginFile;
 use crate::runtime::Runtime;
 use crate::wasm_activity::ActivityPlugin;
 use crate::wasm_activity::exports::{self, Exports};
-use crate::wasm_workflow::WorkflowPlugin;
+use crate::wasm_workflow::{WorkflowPlugin, imports_workflow_contract};
 use sha2::{Digest, Sha256};
 use std::path::Path;
 
@@ -58,6 +58,15 @@ pub(super) fn load(
         manifest,
     };
     Ok(match exports {
+        // Exported functions and an import of the workflow contract: each function is a
+        // workflow type, not an activity.
+        Exports::Activities(functions)
+            if imports_workflow_contract(runtime.engine(), &component) =>
+        {
+            Loaded::Workflows(WorkflowPlugin::new_wit(
+                runtime, source, &component, functions,
+            )?)
+        }
         Exports::Activities(functions) => Loaded::Activities(ActivityPlugin::new(
             runtime, source, &component, functions, metrics,
         )?),

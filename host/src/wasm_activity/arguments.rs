@@ -11,7 +11,7 @@ use wasmtime::component::Val;
 use wasmtime::component::types::Type;
 
 /// The values to call `function` with (`who` names plugin and function in errors).
-pub(super) fn values(
+pub(crate) fn values(
     function: &ExportedFunction,
     who: &str,
     input: &[Payload],

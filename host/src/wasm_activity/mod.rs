@@ -1,7 +1,7 @@
 //! The activity executor: each function an activity plugin exports becomes an [`Activity`]
 //! that instantiates the plugin fresh for every attempt ([`call`]).
 
-mod arguments;
+pub(crate) mod arguments;
 mod call;
 pub(crate) mod exports;
 mod plugin;

@@ -1,18 +1,25 @@
-//! The workflow executor for components built with Temporal's official workflow crate
-//! (`temporalio-workflow`), hosted on the `temporal:workflow-runtime@0.1.0` ABI directly on
-//! core: [`WorkflowPlugin`] is one loaded component, [`Workflows`] serves a plugin set's
-//! workflow types with one instance per cached run ([`run`]).
+//! The workflow executor, directly on core, for two kinds of component: those built with
+//! Temporal's official workflow crate (`temporalio-workflow`) on the
+//! `temporal:workflow-runtime@0.1.0` ABI ([`run`]), and WIT-typed ones that export plain
+//! functions and import activities as typed functions ([`wit`]). [`WorkflowPlugin`] is one
+//! loaded component, [`Workflows`] serves a plugin set's workflow types with one instance per
+//! cached run ([`cached`]).
 
 mod budget;
+mod cached;
 mod failure;
+mod guest_output;
 mod plugin;
 mod protocol;
 mod run;
+mod wit;
 mod workflows;
 
 pub(crate) use budget::Evictor;
 pub use budget::RunBudget;
 pub use plugin::{WorkflowDefinition, WorkflowPlugin, WorkflowPluginError};
+pub(crate) use wit::imports_workflow_contract;
+pub use wit::{ActivityImport, WitPlugin};
 pub use workflows::Workflows;
 
 use std::time::Duration;

@@ -1,7 +1,8 @@
-//! A workflow plugin, loaded: a component on Temporal's `workflow-runtime` ABI, linked once,
-//! and the workflow types it says it exports.
+//! A workflow plugin, loaded: a component on Temporal's `workflow-runtime` ABI or a WIT-typed
+//! one (`wit/workflow/`), linked once, and the workflow types it exports.
 
 use super::ACTIVATION_BUDGET;
+use super::wit::{ActivityImport, WitPlugin};
 use crate::config::Versioning;
 use crate::manifest::Manifest;
 use crate::plugin_file::PluginFile;
@@ -9,6 +10,7 @@ use crate::runtime::Runtime;
 use crate::runtime::limits;
 use crate::runtime::workflow_host::WorkflowState;
 use crate::runtime::workflow_host::bindings::WorkflowModulePre;
+use crate::wasm_activity::exports::ExportedFunction;
 use std::time::Duration;
 use wasmtime::component::Component;
 
@@ -62,7 +64,15 @@ pub struct WorkflowPlugin {
     pub source: PluginFile,
     /// The workflow types it exports.
     pub definitions: Vec<WorkflowDefinition>,
-    pub(super) pre: WorkflowModulePre<WorkflowState>,
+    pub(super) kind: Kind,
+}
+
+/// Which of the two workflow ABIs the plugin is built on.
+pub(super) enum Kind {
+    /// Temporal's `workflow-runtime` (protobuf activations, the official Rust workflow crate).
+    Abi(WorkflowModulePre<WorkflowState>),
+    /// Plain exported functions on the `wasm-worker:workflow` contract.
+    Wit(WitPlugin),
 }
 
 impl WorkflowPlugin {
@@ -80,8 +90,48 @@ impl WorkflowPlugin {
 
     /// What the component imports (interface names), for `wasm-worker check`.
     pub fn imports(&self) -> Vec<String> {
-        let pre = self.pre.instance_pre();
-        crate::runtime::import_names(pre.component(), pre.engine())
+        match &self.kind {
+            Kind::Abi(pre) => {
+                let pre = pre.instance_pre();
+                crate::runtime::import_names(pre.component(), pre.engine())
+            }
+            Kind::Wit(w) => crate::runtime::import_names(w.pre.component(), w.pre.engine()),
+        }
+    }
+
+    /// The activities a WIT-typed workflow imports (none for the `workflow-runtime` ABI).
+    pub fn activity_imports(&self) -> &[ActivityImport] {
+        match &self.kind {
+            Kind::Abi(_) => &[],
+            Kind::Wit(w) => &w.imports,
+        }
+    }
+
+    /// Links a WIT-typed workflow `component` whose exported `functions` are its workflow
+    /// types.
+    pub(crate) fn new_wit(
+        runtime: &Runtime,
+        source: PluginFile,
+        component: &Component,
+        functions: Vec<ExportedFunction>,
+    ) -> Result<Self, WorkflowPluginError> {
+        let definitions = functions
+            .iter()
+            .map(|f| WorkflowDefinition {
+                workflow_type: f.activity_type.clone(),
+                signals: Vec::new(),
+                queries: Vec::new(),
+                updates: Vec::new(),
+            })
+            .collect::<Vec<_>>();
+        check_versioning_types(&source.manifest, &definitions)?;
+        let wit = WitPlugin::new(runtime.engine(), component, functions)
+            .map_err(WorkflowPluginError::UnsatisfiedImports)?;
+        Ok(WorkflowPlugin {
+            source,
+            definitions,
+            kind: Kind::Wit(wit),
+        })
     }
 
     /// Links `component` and asks it which workflows it exports.
@@ -100,25 +150,33 @@ impl WorkflowPlugin {
         if definitions.is_empty() {
             return Err(WorkflowPluginError::NoWorkflows);
         }
-        // A typo in a type name must not silently leave that type on the default.
-        for ty in manifest.versioning_by_type.keys() {
-            if !definitions.iter().any(|d| &d.workflow_type == ty) {
-                let exported: Vec<&str> = definitions
-                    .iter()
-                    .map(|d| d.workflow_type.as_str())
-                    .collect();
-                return Err(WorkflowPluginError::UnknownVersioningType {
-                    workflow_type: ty.clone(),
-                    exported: exported.join(", "),
-                });
-            }
-        }
+        check_versioning_types(manifest, &definitions)?;
         Ok(WorkflowPlugin {
             source,
             definitions,
-            pre,
+            kind: Kind::Abi(pre),
         })
     }
+}
+
+/// A typo in a type name must not silently leave that type on the default.
+fn check_versioning_types(
+    manifest: &Manifest,
+    definitions: &[WorkflowDefinition],
+) -> Result<(), WorkflowPluginError> {
+    for ty in manifest.versioning_by_type.keys() {
+        if !definitions.iter().any(|d| &d.workflow_type == ty) {
+            let exported: Vec<&str> = definitions
+                .iter()
+                .map(|d| d.workflow_type.as_str())
+                .collect();
+            return Err(WorkflowPluginError::UnknownVersioningType {
+                workflow_type: ty.clone(),
+                exported: exported.join(", "),
+            });
+        }
+    }
+    Ok(())
 }
 
 async fn list_workflows(

@@ -12,10 +12,12 @@
 use super::protocol::{
     Step, decode, failure_message, process_results, terminal_command, translate, update_response,
 };
+use crate::plugin_file::PluginFile;
 use crate::runtime::limits::{self, MemoryLimitExceeded};
-use crate::runtime::output::{STDERR_TAIL_LINES, last_lines};
 use crate::runtime::workflow_host::WorkflowState;
-use crate::runtime::workflow_host::bindings::{MAX_ACTIVATION_COMMAND_BYTES, guest, types};
+use crate::runtime::workflow_host::bindings::{
+    MAX_ACTIVATION_COMMAND_BYTES, WorkflowModulePre, guest, types,
+};
 use prost::Message;
 use std::time::Duration;
 use temporalio_common::protos::coresdk::workflow_activation::{
@@ -59,15 +61,15 @@ impl Run {
 impl Run {
     /// Instantiates the plugin for a new run and calls `instantiate-workflow`.
     pub(super) async fn start(
-        plugin: &super::WorkflowPlugin,
+        pre: &WorkflowModulePre<WorkflowState>,
+        source: &PluginFile,
         init: &InitializeWorkflow,
         namespace: &str,
         task_queue: &str,
         run_id: &str,
         budget: Duration,
     ) -> Result<Run, (String, TaskFailure)> {
-        let pre = &plugin.pre;
-        let memory_limit = plugin.source.manifest.memory_limit;
+        let memory_limit = source.manifest.memory_limit;
         let mut store = limits::store(
             pre.engine(),
             WorkflowState::new(init.randomness_seed, memory_limit),
@@ -114,7 +116,7 @@ impl Run {
             guest,
             instance,
             active_routines: Vec::new(),
-            plugin: plugin.source.file.clone(),
+            plugin: source.file.clone(),
             workflow_type: init.workflow_type.clone(),
         })
     }
@@ -193,23 +195,16 @@ impl Run {
         }
     }
 
-    /// Logs the guest's output (not while replaying: it was logged the first time); returns
-    /// the last stderr lines for failure messages either way.
+    /// Logs the guest's output; returns the last stderr lines for failure messages.
     fn log_output(&mut self, replaying: bool) -> String {
-        let (out, _) = self.store.data().stdout.take();
-        let (err, _) = self.store.data().stderr.take();
-        let err = String::from_utf8_lossy(&err).into_owned();
-        if !replaying {
-            for (stream, text) in [
-                ("stdout", String::from_utf8_lossy(&out).into_owned()),
-                ("stderr", err.clone()),
-            ] {
-                for line in text.lines().filter(|l| !l.is_empty()) {
-                    tracing::info!(target: "plugin", plugin = %self.plugin, workflow_type = %self.workflow_type, stream, "{line}");
-                }
-            }
-        }
-        last_lines(&err, STDERR_TAIL_LINES)
+        let state = self.store.data();
+        super::guest_output::drain(
+            &state.stdout,
+            &state.stderr,
+            replaying,
+            &self.plugin,
+            &self.workflow_type,
+        )
     }
 
     async fn process(

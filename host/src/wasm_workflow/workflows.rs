@@ -7,7 +7,7 @@
 //! its history into a fresh one.
 
 use super::budget::{Evictor, Owner, RunBudget};
-use super::run::Run;
+use super::cached::CachedRun;
 use super::{ACTIVATION_BUDGET, WorkflowPlugin};
 use crate::config::Versioning;
 use crate::metrics::HostMetrics;
@@ -33,7 +33,7 @@ pub struct Workflows {
     /// Each type's versioning behaviour, sent with every completed workflow task: the server
     /// pins a run to its build, or moves it to the current build, by what its last task said.
     versioning: BTreeMap<String, VersioningBehavior>,
-    runs: Mutex<HashMap<String, Run>>,
+    runs: Mutex<HashMap<String, CachedRun>>,
     namespace: String,
     task_queue: String,
     metrics: HostMetrics,
@@ -93,7 +93,7 @@ impl Workflows {
         self.by_type.keys().cloned().collect()
     }
 
-    fn runs(&self) -> std::sync::MutexGuard<'_, HashMap<String, Run>> {
+    fn runs(&self) -> std::sync::MutexGuard<'_, HashMap<String, CachedRun>> {
         self.runs.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -134,7 +134,7 @@ impl Workflows {
                 else {
                     return Err(NotServed::of(&activation));
                 };
-                let started = Run::start(
+                let started = CachedRun::start(
                     &plugin,
                     &init,
                     &self.namespace,
@@ -161,7 +161,7 @@ impl Workflows {
                 }
             }
         };
-        let workflow_type = run.workflow_type.clone();
+        let workflow_type = run.workflow_type().to_string();
         self.metrics
             .workflow_activations
             .with_label_values(&[&workflow_type])

@@ -316,3 +316,34 @@ pub async fn run(queue: &str, call: Call) -> Outcome {
     )
     .await
 }
+
+/// The workflow plugins of `dir`, loaded as a host loads them, serving the task queue
+/// `replay`: what [`wasm_worker::replay::replay`] runs histories through.
+pub async fn replay_workflows(
+    dir: &std::path::Path,
+) -> std::sync::Arc<wasm_worker::wasm_workflow::Workflows> {
+    let pool = wasm_worker::engine::PoolSize {
+        activities: 2,
+        workflow_runs: 8,
+    };
+    let metrics = wasm_worker::metrics::HostMetrics::new();
+    let plugins = wasm_worker::runtime::Runtime::new(pool, &metrics, None).expect("runtime");
+    // Loading compiles and instantiates: blocking work, off the async threads.
+    let set = {
+        let (path, metrics) = (dir.to_path_buf(), metrics.clone());
+        tokio::task::spawn_blocking(move || {
+            wasm_worker::plugins::PluginSet::load(&plugins, &path, &metrics)
+        })
+        .await
+        .expect("load")
+    };
+    assert!(set.errors.is_empty(), "{:?}", set.errors);
+    std::sync::Arc::new(wasm_worker::wasm_workflow::Workflows::new(
+        &set.workflows,
+        "default",
+        "replay",
+        wasm_worker::config::Versioning::Pinned,
+        &metrics,
+        &wasm_worker::wasm_workflow::RunBudget::new(u64::MAX, &metrics),
+    ))
+}

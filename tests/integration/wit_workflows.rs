@@ -1,0 +1,348 @@
+//! WIT-typed workflows on a real server: the Rust example (`plugins/order-workflow`) calls
+//! hello-activity's functions as typed imports, fans out, waits for a signal, answers a query,
+//! sleeps and continues as new; with nothing cached every task replays by re-execution; a
+//! history the code does not match fails to replay naming both commands.
+
+use crate::common::guests::{self, HELLO_ACTIVITY, ORDER_WORKFLOW};
+use crate::common::workflows::{ByName, client};
+use crate::common::{eventually, http_get, plugin_host_with, shared_server, unique};
+use serde_json::{Value, json};
+use std::time::Duration;
+use temporalio_client::{
+    UntypedQuery, UntypedSignal, UntypedWorkflow, WorkflowFetchHistoryOptions,
+    WorkflowGetResultOptions, WorkflowHandle, WorkflowStartOptions,
+};
+use temporalio_common::data_converters::RawValue;
+use temporalio_common::protos::temporal::api::common::v1::Payload;
+use temporalio_common::protos::temporal::api::enums::v1::EventType;
+use temporalio_common::protos::temporal::api::history::v1::{
+    HistoryEvent, history_event::Attributes,
+};
+
+const CUSTOMERS: usize = 10;
+
+type Handle = WorkflowHandle<temporalio_client::Client, ByName>;
+
+async fn host(cached: Option<usize>) -> (wasm_worker::RunningHost, String, tempfile::TempDir) {
+    plugin_host_with(
+        &[
+            ("order_workflow.wasm", guests::bytes(ORDER_WORKFLOW)),
+            ("hello_activity.wasm", guests::bytes(HELLO_ACTIVITY)),
+        ],
+        &[],
+        |c| {
+            if let Some(n) = cached {
+                c.max_cached_workflows = n;
+            }
+        },
+    )
+    .await
+}
+
+fn json_payload(v: &Value) -> Payload {
+    Payload {
+        metadata: [("encoding".to_string(), b"json/plain".to_vec())].into(),
+        data: v.to_string().into_bytes(),
+        ..Default::default()
+    }
+}
+
+fn request(id: &str, lines: Value) -> Value {
+    let customers: Vec<String> = (0..CUSTOMERS).map(|i| format!("customer-{i}")).collect();
+    json!({
+        "order": {
+            "id": id,
+            "lines": lines,
+            "shipping": {"courier": "DHL"},
+            "priority": "high",
+            "extras": ["express"],
+            "coupon": null,
+        },
+        "customers": customers,
+        "cool-off-ms": 300,
+    })
+}
+
+async fn history(client: &temporalio_client::Client, id: &str) -> Vec<HistoryEvent> {
+    client
+        .get_workflow_handle::<UntypedWorkflow>(id)
+        .fetch_history(WorkflowFetchHistoryOptions::default())
+        .into_events()
+        .await
+        .expect("history")
+}
+
+async fn status(handle: &Handle) -> Result<Value, String> {
+    query(handle, "status").await
+}
+
+async fn query(handle: &Handle, name: &str) -> Result<Value, String> {
+    let raw = handle
+        .query(
+            UntypedQuery::<ByName>::new(name),
+            RawValue::new(vec![]),
+            Default::default(),
+        )
+        .await
+        .map_err(|e| format!("{e:#}"))?;
+    let p = raw.payloads.first().ok_or("no payload")?;
+    serde_json::from_slice(&p.data).map_err(|e| e.to_string())
+}
+
+/// Runs `process_order` to the end: waits until it asks for approval, approves, returns the
+/// result and the workflow id.
+async fn approved_order(queue: &str, id_prefix: &str) -> (Value, String) {
+    let client = client(shared_server()).await;
+    let id = unique(id_prefix);
+    let lines = json!([
+        {"sku": "tea", "quantity": 2, "unit-price": 3.5},
+        {"sku": "cup", "quantity": 1, "unit-price": 4.0},
+    ]);
+    let handle = client
+        .start_workflow(
+            ByName("process_order"),
+            request("A-1", lines),
+            WorkflowStartOptions::new(queue, &id).build(),
+        )
+        .await
+        .expect("start");
+    eventually(
+        Duration::from_secs(60),
+        "process_order to wait for approval",
+        || {
+            let handle = &handle;
+            async move { (status(handle).await.ok()? == json!("awaiting approval")).then_some(()) }
+        },
+    )
+    .await;
+    let unknown = query(&handle, "nope")
+        .await
+        .expect_err("an unknown query fails");
+    assert!(
+        unknown.contains("has no query `nope` (it set results for: status)"),
+        "{unknown}"
+    );
+    handle
+        .signal(
+            UntypedSignal::<ByName>::new("approve"),
+            RawValue::new(vec![json_payload(&json!("dana"))]),
+            Default::default(),
+        )
+        .await
+        .expect("signal");
+    let result = handle
+        .get_result(WorkflowGetResultOptions::default())
+        .await
+        .expect("result");
+    assert_eq!(
+        status(&handle).await,
+        Ok(json!("done")),
+        "queries after the end"
+    );
+    (result, id)
+}
+
+fn check_receipt(result: &Value) {
+    let greetings: Vec<String> = (0..CUSTOMERS)
+        .map(|i| format!("Hello, customer-{i}!"))
+        .collect();
+    assert_eq!(result["greetings"], json!(greetings), "{result}");
+    assert_eq!(result["approved_by"], json!("dana"), "{result}");
+    assert_eq!(result["summary"]["total"], json!(11.0), "{result}");
+    assert_eq!(
+        result["summary"]["label"],
+        json!("courier: DHL"),
+        "{result}"
+    );
+    assert!(
+        result["decided_at_ms"]
+            .as_u64()
+            .is_some_and(|t| t > 1_700_000_000_000),
+        "{result}"
+    );
+}
+
+fn scheduled(events: &[HistoryEvent]) -> Vec<(String, i64)> {
+    events
+        .iter()
+        .filter_map(|e| match &e.attributes {
+            Some(Attributes::ActivityTaskScheduledEventAttributes(a)) => Some((
+                a.activity_type
+                    .as_ref()
+                    .map(|t| t.name.clone())
+                    .unwrap_or_default(),
+                a.workflow_task_completed_event_id,
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_typed_workflow_calls_activities_fans_out_and_waits_for_a_signal() {
+    let (host, queue, _dir) = host(None).await;
+    let (result, id) = approved_order(&queue, "order").await;
+    check_receipt(&result);
+
+    // History shape: the typed import scheduled `summarize_order`; the ten greetings were
+    // scheduled together by one workflow task (a fan-out, not one after another); then the
+    // signal, the cool-off timer and the end.
+    let client = client(shared_server()).await;
+    let events = history(&client, &id).await;
+    let scheduled = scheduled(&events);
+    assert_eq!(scheduled.len(), 1 + CUSTOMERS, "{scheduled:?}");
+    assert_eq!(scheduled[0].0, "summarize_order");
+    assert!(
+        scheduled[1..].iter().all(|(t, _)| t == "greet_activity"),
+        "{scheduled:?}"
+    );
+    assert!(
+        scheduled[1..]
+            .iter()
+            .all(|(_, task)| *task == scheduled[1].1),
+        "the greetings were scheduled by one workflow task: {scheduled:?}"
+    );
+    let timers: Vec<i64> = events
+        .iter()
+        .filter_map(|e| match &e.attributes {
+            Some(Attributes::TimerStartedEventAttributes(a)) => a
+                .start_to_fire_timeout
+                .as_ref()
+                .map(|d| d.seconds * 1000 + i64::from(d.nanos) / 1_000_000),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(timers, vec![300]);
+    let kinds: Vec<EventType> = events.iter().map(HistoryEvent::event_type).collect();
+    let signaled = kinds
+        .iter()
+        .position(|k| *k == EventType::WorkflowExecutionSignaled)
+        .expect("signaled");
+    let timer = kinds
+        .iter()
+        .position(|k| *k == EventType::TimerStarted)
+        .expect("timer");
+    assert!(
+        signaled < timer,
+        "the cool-off starts after the approval: {kinds:?}"
+    );
+    assert_eq!(kinds.last(), Some(&EventType::WorkflowExecutionCompleted));
+
+    let (_, metrics) = http_get(host.metrics_addr(), "/metrics").await;
+    assert!(
+        metrics.contains("wasm_worker_workflow_activations_total{workflow_type=\"process_order\"}"),
+        "{metrics}"
+    );
+    host.stop().await.expect("stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_activity_failure_fails_the_workflow_and_continue_as_new_chains_runs() {
+    let (host, queue, _dir) = host(None).await;
+    let client = client(shared_server()).await;
+
+    // summarize_order refuses an order without lines; the example calls it with one attempt,
+    // and returns the activity's error, which fails the workflow with that reason.
+    let id = unique("refused");
+    let handle = client
+        .start_workflow(
+            ByName("process_order"),
+            request("A-2", json!([])),
+            WorkflowStartOptions::new(&queue, &id).build(),
+        )
+        .await
+        .expect("start");
+    assert!(
+        handle
+            .get_result(WorkflowGetResultOptions::default())
+            .await
+            .is_err()
+    );
+    let events = history(&client, &id).await;
+    let failure = events
+        .iter()
+        .find_map(|e| match &e.attributes {
+            Some(Attributes::WorkflowExecutionFailedEventAttributes(a)) => a.failure.clone(),
+            _ => None,
+        })
+        .expect("a failed workflow");
+    assert_eq!(failure.message, "order A-2 has no lines");
+    assert_eq!(scheduled(&events).len(), 1, "one attempt, nothing after it");
+
+    let id = unique("rounds");
+    let rounds = client
+        .start_workflow(
+            ByName("count_rounds"),
+            json!({"left": 3, "sum": 0}),
+            WorkflowStartOptions::new(&queue, &id).build(),
+        )
+        .await
+        .expect("start rounds");
+    let total = rounds
+        .get_result(WorkflowGetResultOptions::default())
+        .await
+        .expect("rounds result");
+    assert_eq!(total, json!(6), "3 + 2 + 1 over four runs");
+    let first = history(&client, &id).await;
+    // The handle follows the chain; the id's history is the last run's. Its start names the
+    // run it continued from.
+    let continued = first.iter().any(|e| {
+        matches!(&e.attributes, Some(Attributes::WorkflowExecutionStartedEventAttributes(a))
+            if !a.continued_execution_run_id.is_empty())
+    });
+    assert!(continued, "the last run was continued as new: {first:?}");
+    host.stop().await.expect("stop");
+}
+
+/// With no run cached, every workflow task instantiates the plugin afresh and re-executes the
+/// function from the start against history; the result is the same. Then the recorded history
+/// replays cleanly offline, and a history the code does not match fails to replay with core's
+/// message naming the command in history and the one the code issued.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_replay_by_re_execution_and_a_mismatched_history_is_named() {
+    let (host, queue, dir) = host(Some(0)).await;
+    let (result, id) = approved_order(&queue, "replayed").await;
+    check_receipt(&result);
+    let (_, metrics) = http_get(host.metrics_addr(), "/metrics").await;
+    let evictions: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("wasm_worker_workflow_evictions_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("evictions metric");
+    assert!(evictions >= 4, "every task evicted its run: {evictions}");
+    host.stop().await.expect("stop");
+
+    let client = client(shared_server()).await;
+    let events = history(&client, &id).await;
+    let workflows = crate::common::workflows::replay_workflows(dir.path()).await;
+    let clean = temporalio_common::protos::temporal::api::history::v1::History {
+        events: events.clone(),
+    };
+    let failures =
+        wasm_worker::replay::replay(workflows.clone(), "replay", vec![(clean, id.clone())])
+            .await
+            .expect("replay ran");
+    assert!(failures.is_empty(), "{failures:?}");
+
+    let mut drifted = events;
+    let first = drifted
+        .iter_mut()
+        .find_map(|e| match &mut e.attributes {
+            Some(Attributes::ActivityTaskScheduledEventAttributes(a)) => Some(a),
+            _ => None,
+        })
+        .expect("a scheduled activity");
+    first.activity_type.as_mut().expect("type").name = "summarize_order_v0".into();
+    let drifted =
+        temporalio_common::protos::temporal::api::history::v1::History { events: drifted };
+    let failures = wasm_worker::replay::replay(workflows, "replay", vec![(drifted, id)])
+        .await
+        .expect("replay ran");
+    assert!(
+        failures.len() == 1
+            && failures[0].contains("Nondeterminism")
+            && failures[0].contains("'summarize_order_v0'")
+            && failures[0].contains("'summarize_order'"),
+        "{failures:?}"
+    );
+}
