@@ -22,7 +22,7 @@ SKIPPED := $(CURDIR)/dist/skipped
 OPTIONAL_JS ?=
 
 .PHONY: run test setup temporal-cli rust-targets protoc prometheus systemd-analyze build plugins rust-plugins c-plugin \
-	c-toolchain c-bindings plugin-tool python-plugin js-plugin node bench lint clean
+	c-toolchain c-bindings plugin-tool python-plugin python-workflow js-plugin node bench lint clean
 
 ## run: dev server + host + the hello-world plugins. A plugin this machine cannot build is
 ## skipped with a message (OPTIONAL_JS: the JavaScript one without Node.js 20+) and the host
@@ -68,7 +68,7 @@ build:
 ## check each as the host would load it (`wasm-worker check`)
 PLUGINS_TARGET := $(HOME)/.cache/wasm-worker/plugins-target
 PLUGIN_TOOL := $(CARGO_TARGET_DIR)/debug/plugin-tool
-plugins: rust-plugins c-plugin python-plugin js-plugin build
+plugins: rust-plugins c-plugin python-plugin python-workflow js-plugin build
 	$(HOST) check $(PLUGINS_OUT)
 
 rust-plugins: rust-targets protoc
@@ -104,6 +104,11 @@ c-bindings: plugin-tool
 python-plugin:
 	@mkdir -p $(PLUGINS_OUT)
 	plugins/python-activity/build.sh $(PLUGINS_OUT)/python_activity.wasm
+
+# The Python example workflow (plain WIT functions; same componentize-py as the activity).
+python-workflow:
+	@mkdir -p $(PLUGINS_OUT)
+	plugins/python-workflow/build.sh $(PLUGINS_OUT)/python_workflow.wasm
 
 # JavaScript: componentize-js from npm (`npm ci` with the committed lockfile). It needs
 # Node.js 20+ (scripts/need-node.sh; Debian 12's own nodejs is 18). Without it this fails,

@@ -45,6 +45,9 @@ pub(crate) struct Loaded {
     pub(crate) workflows: Vec<Workflow>,
     /// Interfaces it imports.
     pub(crate) imports: Vec<String>,
+    /// A WIT-typed workflow's imported activities, with the signature it calls them by.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) calls: Vec<Activity>,
     /// The sandbox its manifest grants.
     pub(crate) grants: Grants,
     /// What the host would warn about (folder grants outside the plugins folder).
@@ -75,6 +78,9 @@ pub(crate) struct Workflow {
     pub(crate) queries: Vec<String>,
     /// Update names.
     pub(crate) updates: Vec<String>,
+    /// A plain WIT function: its signals and queries are named at run time, not declared.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) wit_typed: bool,
 }
 
 /// The sandbox of a plugin, from its manifest (values of `env` never shown).
@@ -167,16 +173,35 @@ fn reports_of(
                 signals: d.signals.clone(),
                 queries: d.queries.clone(),
                 updates: d.updates.clone(),
+                wit_typed: w.is_wit_typed(),
             })
             .collect();
-        out.push(ok(
+        let mut report = ok(
             path(&w.source.file),
             &w.source,
             "workflows",
             Vec::new(),
             workflows,
             w.imports(),
-        ));
+        );
+        if let Some(l) = &mut report.loaded {
+            l.calls = w
+                .activity_imports()
+                .iter()
+                .map(|i| Activity {
+                    activity_type: i.activity_type.clone(),
+                    interface: i.interface.clone(),
+                    signature: i.signature.clone(),
+                })
+                .collect();
+            l.warnings.extend(
+                set.import_warnings
+                    .iter()
+                    .filter(|x| x.file == w.source.file)
+                    .map(|x| x.message.clone()),
+            );
+        }
+        out.push(report);
     }
     for e in &set.errors {
         // The folder itself, when it cannot be listed, is named by its path already.
@@ -216,6 +241,7 @@ fn ok(
             activities,
             workflows,
             imports,
+            calls: Vec::new(),
             grants: Grants {
                 memory_limit_mib: m.memory_limit >> 20,
                 max_call_time: humantime::format_duration(m.max_call_time).to_string(),
@@ -276,6 +302,14 @@ pub(crate) fn render(reports: &[FileReport]) -> String {
             let _ = writeln!(out, "  activity {}: {}{from}", a.activity_type, a.signature);
         }
         for w in &l.workflows {
+            if w.wit_typed {
+                let _ = writeln!(
+                    out,
+                    "  workflow {} ({}): WIT-typed; signals and queries are named at run time",
+                    w.workflow_type, w.versioning
+                );
+                continue;
+            }
             let _ = writeln!(
                 out,
                 "  workflow {} ({}): signals {}; queries {}; updates {}",
@@ -284,6 +318,13 @@ pub(crate) fn render(reports: &[FileReport]) -> String {
                 list(&w.signals),
                 list(&w.queries),
                 list(&w.updates)
+            );
+        }
+        for a in &l.calls {
+            let _ = writeln!(
+                out,
+                "  calls activity {}: {}  [{}]",
+                a.activity_type, a.signature, a.interface
             );
         }
         let g = &l.grants;

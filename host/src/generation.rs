@@ -58,6 +58,13 @@ impl Prepared {
             digest: source.digest.clone(),
             kind,
             types,
+            imports: Vec::new(),
+            warnings: set
+                .import_warnings
+                .iter()
+                .filter(|w| w.file == source.file)
+                .map(|w| w.message.clone())
+                .collect(),
         };
         let mut sources: Vec<&PluginFile> = Vec::new();
         let mut plugins = Vec::new();
@@ -80,7 +87,13 @@ impl Prepared {
                     format!("{} ({})", d.workflow_type, behavior.as_str())
                 })
                 .collect();
-            plugins.push(status(&w.source, "workflows", types));
+            let mut plugin = status(&w.source, "workflows", types);
+            plugin.imports = w
+                .activity_imports()
+                .iter()
+                .map(|i| format!("{}: {}", i.activity_type, i.signature))
+                .collect();
+            plugins.push(plugin);
         }
         plugins.sort_by(|a, b| a.file.cmp(&b.file));
         let types = ServedTypes {

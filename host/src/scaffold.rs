@@ -403,8 +403,8 @@ mod tests {
     #[test]
     fn toolchain_versions_match_the_examples() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let py = std::fs::read_to_string(root.join("plugins/python-activity/build.sh"))
-            .expect("python build.sh");
+        let py = std::fs::read_to_string(root.join("scripts/componentize-py.sh"))
+            .expect("scripts/componentize-py.sh");
         assert!(py.contains(&format!("COMPONENTIZE_PY_VERSION={COMPONENTIZE_PY}")));
         let js = std::fs::read_to_string(root.join("plugins/js-activity/package.json"))
             .expect("package.json");

@@ -42,6 +42,12 @@ pub(crate) struct PluginStatus {
     pub kind: &'static str,
     /// Activity types (with WIT signatures) or workflow types.
     pub types: Vec<String>,
+    /// A WIT-typed workflow's activity imports: `summarize_order: summarize-order(…) -> …`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub imports: Vec<String>,
+    /// Imports no activity plugin of the set exports with the same types.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// One generation.

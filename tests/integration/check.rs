@@ -167,3 +167,63 @@ async fn refusals_are_the_hosts_own_sentences() {
     assert_eq!(code, 1);
     assert!(text.contains("no such file or folder"), "{text}");
 }
+
+/// A WIT-typed workflow's activity imports are checked against the folder's activity plugins:
+/// each call is listed with its signature; one nobody exports, or one exported with other
+/// types, is a warning naming both signatures (the file still loads: another worker may
+/// serve it).
+#[test]
+fn wit_typed_workflow_imports_are_checked_against_the_activities() {
+    use crate::common::guests::ORDER_WORKFLOW;
+    let dir = tempfile::tempdir().expect("dir");
+    let flow = dir.path().join("order.wasm");
+    std::fs::write(&flow, guests::bytes(ORDER_WORKFLOW)).expect("write");
+
+    // Alone: the activity it calls is served by no file here.
+    let (code, text) = check(&[flow.as_os_str()]);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("workflow process_order (pinned): WIT-typed"),
+        "{text}"
+    );
+    assert!(
+        text.contains("calls activity summarize_order: summarize-order(order: record {"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "warning: imports `example:hello-activity/orders#summarize-order` (activity \
+             `summarize_order`), which no plugin in this folder exports"
+        ),
+        "{text}"
+    );
+
+    // Beside the activity plugin that exports it: no warning.
+    std::fs::write(dir.path().join("hello.wasm"), guests::bytes(HELLO_ACTIVITY)).expect("write");
+    let (code, text) = check(&[dir.path().as_os_str()]);
+    assert_eq!(code, 0, "{text}");
+    assert!(!text.contains("warning:"), "{text}");
+
+    // The activity type served by a function of another shape (renamed in its manifest).
+    std::fs::write(
+        dir.path().join("hello.toml"),
+        "[rename]\ngreet-activity = \"summarize_order\"\nsummarize-order = \"summarize_order_v2\"\n",
+    )
+    .expect("write");
+    let (code, reports) = json_of(&[dir.path().as_os_str()]);
+    assert_eq!(code, 0, "{reports:?}");
+    let order = reports
+        .iter()
+        .find(|r| {
+            r["file"]
+                .as_str()
+                .is_some_and(|f| f.ends_with("order.wasm"))
+        })
+        .expect("order");
+    let warnings = order["warnings"].to_string();
+    assert!(
+        warnings.contains("but hello.wasm exports it as `greet-activity(name: string) -> string`"),
+        "{warnings}"
+    );
+    assert_eq!(order["calls"][0]["activity_type"], "summarize_order");
+}

@@ -92,23 +92,35 @@ async fn query(handle: &Handle, name: &str) -> Result<Value, String> {
 /// Runs `process_order` to the end: waits until it asks for approval, approves, returns the
 /// result and the workflow id.
 async fn approved_order(queue: &str, id_prefix: &str) -> (Value, String) {
-    let client = client(shared_server()).await;
-    let id = unique(id_prefix);
     let lines = json!([
         {"sku": "tea", "quantity": 2, "unit-price": 3.5},
         {"sku": "cup", "quantity": 1, "unit-price": 4.0},
     ]);
+    approved(queue, id_prefix, "process_order", request("A-1", lines)).await
+}
+
+/// Starts `workflow_type` with `input`, waits until its query `status` says it awaits
+/// approval, checks an unknown query's answer, signals `approve` with "dana", and returns the
+/// result (after checking the status query still answers once the run ended) and the id.
+async fn approved(
+    queue: &str,
+    id_prefix: &str,
+    workflow_type: &'static str,
+    input: Value,
+) -> (Value, String) {
+    let client = client(shared_server()).await;
+    let id = unique(id_prefix);
     let handle = client
         .start_workflow(
-            ByName("process_order"),
-            request("A-1", lines),
+            ByName(workflow_type),
+            input,
             WorkflowStartOptions::new(queue, &id).build(),
         )
         .await
         .expect("start");
     eventually(
-        Duration::from_secs(60),
-        "process_order to wait for approval",
+        Duration::from_secs(90),
+        "the workflow to wait for approval",
         || {
             let handle = &handle;
             async move { (status(handle).await.ok()? == json!("awaiting approval")).then_some(()) }
@@ -140,6 +152,15 @@ async fn approved_order(queue: &str, id_prefix: &str) -> (Value, String) {
         "queries after the end"
     );
     (result, id)
+}
+
+/// `wasm_worker_workflow_evictions_total` in a scrape.
+fn evictions(metrics: &str) -> u64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("wasm_worker_workflow_evictions_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("evictions metric")
 }
 
 fn check_receipt(result: &Value) {
@@ -304,11 +325,7 @@ async fn runs_replay_by_re_execution_and_a_mismatched_history_is_named() {
     let (result, id) = approved_order(&queue, "replayed").await;
     check_receipt(&result);
     let (_, metrics) = http_get(host.metrics_addr(), "/metrics").await;
-    let evictions: u64 = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("wasm_worker_workflow_evictions_total "))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("evictions metric");
+    let evictions = evictions(&metrics);
     assert!(evictions >= 4, "every task evicted its run: {evictions}");
     host.stop().await.expect("stop");
 
@@ -345,4 +362,129 @@ async fn runs_replay_by_re_execution_and_a_mismatched_history_is_named() {
             && failures[0].contains("'summarize_order'"),
         "{failures:?}"
     );
+}
+
+pub mod python {
+    //! The Python example (`plugins/python-workflow`, componentize-py) calling the Python
+    //! activity plugin: both built by `make plugins` into `dist/plugins/`. Run once with runs
+    //! cached and once with nothing cached, where every task starts a fresh interpreter and
+    //! re-executes the function against history.
+
+    use super::{approved, evictions, history, scheduled};
+    use crate::common::workflows::{ByName, client};
+    use crate::common::{http_get, plugin_host_with, shared_server, unique};
+    use crate::polyglot::built;
+    use serde_json::{Value, json};
+    use temporalio_client::{WorkflowGetResultOptions, WorkflowStartOptions};
+
+    const DOCUMENTS: usize = 10;
+
+    fn request() -> Value {
+        let documents: Vec<String> = (0..DOCUMENTS)
+            .map(|i| {
+                if i == 3 {
+                    json!({"body": "untitled words"}).to_string()
+                } else {
+                    json!({"title": format!("doc {i}"), "body": "the cat sat"}).to_string()
+                }
+            })
+            .collect();
+        json!({"documents": documents, "required": ["title"], "cool-off-ms": 200})
+    }
+
+    async fn review(cached: usize) {
+        let (host, queue, _dir) = plugin_host_with(
+            &[
+                ("python_workflow.wasm", built("python_workflow.wasm")),
+                ("python_activity.wasm", built("python_activity.wasm")),
+            ],
+            &[],
+            |c| c.max_cached_workflows = cached,
+        )
+        .await;
+        let (result, id) = approved(&queue, "py-review", "review_documents", request()).await;
+        assert_eq!(result["valid"], json!(DOCUMENTS - 1), "{result}");
+        assert_eq!(result["titles"][0], json!("doc 0"), "{result}");
+        assert_eq!(result["titles"][3], json!("doc 4"), "{result}");
+        assert_eq!(result["approved_by"], json!("dana"), "{result}");
+        // "the cat sat" nine times and "untitled words" once.
+        assert_eq!(result["stats"]["total"], json!(29), "{result}");
+        assert_eq!(
+            result["stats"]["top_words"][0],
+            json!({"word": "the", "count": 9}),
+            "{result}"
+        );
+
+        let client = client(shared_server()).await;
+        let events = history(&client, &id).await;
+        let scheduled = scheduled(&events);
+        assert_eq!(scheduled.len(), DOCUMENTS + 1, "{scheduled:?}");
+        assert!(
+            scheduled[..DOCUMENTS]
+                .iter()
+                .all(|(t, task)| t == "validate_document" && *task == scheduled[0].1),
+            "the validations were scheduled together by one workflow task: {scheduled:?}"
+        );
+        assert_eq!(scheduled[DOCUMENTS].0, "word_stats");
+
+        let rounds = client
+            .start_workflow(
+                ByName("sum_rounds"),
+                json!({"left": 4, "sum": 0}),
+                WorkflowStartOptions::new(&queue, unique("py-rounds")).build(),
+            )
+            .await
+            .expect("start");
+        assert_eq!(
+            rounds
+                .get_result(WorkflowGetResultOptions::default())
+                .await
+                .expect("rounds"),
+            json!(10)
+        );
+        let (_, metrics) = http_get(host.metrics_addr(), "/metrics").await;
+        if cached == 0 {
+            assert!(evictions(&metrics) >= 5, "{metrics}");
+        }
+        host.stop().await.expect("stop");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_python_workflow_runs_with_its_runs_cached() {
+        review(100).await;
+    }
+
+    /// `/status` lists a WIT-typed workflow's activity imports, and warns when no plugin of
+    /// the set exports one of them.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn status_lists_the_imports_and_warns_of_a_missing_activity() {
+        let (host, _queue, _dir) = plugin_host_with(
+            &[("python_workflow.wasm", built("python_workflow.wasm"))],
+            &[],
+            |_| {},
+        )
+        .await;
+        let status = crate::hot_swap::status(host.metrics_addr()).await;
+        let plugin = &status["generations"][0]["plugins"][0];
+        assert_eq!(plugin["file"], "python_workflow.wasm", "{status}");
+        let imports = plugin["imports"].to_string();
+        assert!(
+            imports.contains("word_stats: word-stats(text: string, top: option<u32>)"),
+            "{imports}"
+        );
+        let warnings = plugin["warnings"].to_string();
+        assert!(
+            warnings.contains(
+                "imports `example:python-activity/documents#word-stats` (activity `word_stats`), \
+                 which no plugin in this folder exports"
+            ),
+            "{warnings}"
+        );
+        host.stop().await.expect("stop");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_python_workflow_replays_when_nothing_is_cached() {
+        review(0).await;
+    }
 }

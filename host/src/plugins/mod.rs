@@ -2,9 +2,11 @@
 //! one with the file and the reason while the rest load.
 
 mod error;
+mod imports;
 mod loader;
 
 pub use error::{LoadError, Refusal};
+pub use imports::ImportWarning;
 
 use crate::metrics::HostMetrics;
 use crate::runtime::Runtime;
@@ -24,6 +26,8 @@ pub struct PluginSet {
     pub workflows: Vec<Arc<WorkflowPlugin>>,
     /// Refused files.
     pub errors: Vec<LoadError>,
+    /// WIT-typed workflow imports no activity plugin of the set exports with the same types.
+    pub import_warnings: Vec<ImportWarning>,
 }
 
 impl PluginSet {
@@ -152,6 +156,10 @@ impl PluginSet {
                     set.errors.push(error);
                 }
             }
+        }
+        set.import_warnings = imports::check(&set.workflows, &set.plugins);
+        for w in &set.import_warnings {
+            tracing::warn!(plugin = %w.file, "{}", w.message);
         }
         metrics
             .plugins_loaded

@@ -99,6 +99,11 @@ impl WorkflowPlugin {
         }
     }
 
+    /// True for a WIT-typed workflow (plain exported functions), false on Temporal's ABI.
+    pub fn is_wit_typed(&self) -> bool {
+        matches!(self.kind, Kind::Wit(_))
+    }
+
     /// The activities a WIT-typed workflow imports (none for the `workflow-runtime` ABI).
     pub fn activity_imports(&self) -> &[ActivityImport] {
         match &self.kind {

@@ -5,7 +5,7 @@
 use super::bindings::{add_to_linker, until};
 use super::state::{Done, FailsWorkflow, WitState, lock};
 use crate::convert::payload::{null_payload, payload_to_val, val_to_payload};
-use crate::convert::{describe, snake};
+use crate::convert::{describe, describe_full, snake};
 use crate::wasm_activity::exports::ExportedFunction;
 use wasmtime::component::types::{ComponentFunc, ComponentItem, Type};
 use wasmtime::component::{Component, InstancePre, Linker, Val};
@@ -31,8 +31,12 @@ pub struct ActivityImport {
     pub name: String,
     /// The activity type it schedules.
     pub activity_type: String,
-    /// `greet-activity(name: string) -> string`.
+    /// `greet-activity(name: string) -> string`, nested types spelled out.
     pub signature: String,
+    /// Each parameter's type, spelled out in full (compared with the exporting plugin's).
+    pub param_types: Vec<String>,
+    /// The result type, spelled out in full.
+    pub result_type: Option<String>,
 }
 
 /// A linked WIT-typed workflow plugin.
@@ -73,6 +77,8 @@ impl WitPlugin {
                     name: name.to_string(),
                     activity_type: activity_type.clone(),
                     signature: signature(name, &f),
+                    param_types: f.params().map(|(_, t)| describe_full(&t)).collect(),
+                    result_type: f.results().next().map(|t| describe_full(&t)),
                 });
                 li.func_new_async(name, move |store, ty, params, results| {
                     Box::new(call_activity(
@@ -97,12 +103,12 @@ impl WitPlugin {
 fn signature(name: &str, f: &ComponentFunc) -> String {
     let params: Vec<String> = f
         .params()
-        .map(|(n, t)| format!("{n}: {}", describe(&t)))
+        .map(|(n, t)| format!("{n}: {}", describe_full(&t)))
         .collect();
     let result = f
         .results()
         .next()
-        .map_or(String::new(), |t| format!(" -> {}", describe(&t)));
+        .map_or(String::new(), |t| format!(" -> {}", describe_full(&t)));
     format!("{name}({}){result}", params.join(", "))
 }
 
