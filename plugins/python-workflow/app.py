@@ -64,8 +64,10 @@ class Workflows(exports.Workflows):
         workflow.next_call_options(one_attempt())
         stats = documents.word_stats(text, 3)
 
-        status("awaiting approval")
-        approved_by = json.loads(workflow.wait_signal("approve"))
+        approved_by = request.approver
+        if approved_by is None:
+            status("awaiting approval")
+            approved_by = json.loads(workflow.wait_signal("approve"))
         workflow.log(Level.INFO, f"review approved by {approved_by}")
 
         status("cooling off")

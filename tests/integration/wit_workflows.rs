@@ -442,6 +442,23 @@ pub mod python {
                 .expect("rounds"),
             json!(10)
         );
+        // Approved up front: no signal awaited, the typed result comes back at once.
+        let mut up_front = request();
+        up_front["approver"] = json!("erin");
+        let quick = client
+            .start_workflow(
+                ByName("review_documents"),
+                up_front,
+                WorkflowStartOptions::new(&queue, unique("py-quick")).build(),
+            )
+            .await
+            .expect("start");
+        let quick = quick
+            .get_result(WorkflowGetResultOptions::default())
+            .await
+            .expect("quick review");
+        assert_eq!(quick["approved_by"], json!("erin"), "{quick}");
+        assert_eq!(quick["valid"], json!(DOCUMENTS - 1), "{quick}");
         let (_, metrics) = http_get(host.metrics_addr(), "/metrics").await;
         if cached == 0 {
             assert!(evictions(&metrics) >= 5, "{metrics}");
@@ -487,4 +504,86 @@ pub mod python {
     async fn the_python_workflow_replays_when_nothing_is_cached() {
         review(0).await;
     }
+}
+
+/// A host killed (SIGKILL) while a WIT-typed run waits inside a call: a second host process
+/// re-executes the function from history and finishes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_host_finishes_a_typed_run_the_first_left_half_done() {
+    use crate::common::{self, spawn_host};
+    let plugins = tempfile::tempdir().expect("tempdir");
+    for (name, path) in [
+        ("order_workflow.wasm", ORDER_WORKFLOW),
+        ("hello_activity.wasm", HELLO_ACTIVITY),
+    ] {
+        std::fs::write(plugins.path().join(name), guests::bytes(path)).expect("write");
+    }
+    let queue = unique("wit-takeover");
+    let deployment = unique("dep");
+    let spawn = || {
+        spawn_host(
+            &[
+                "--address",
+                shared_server(),
+                "--task-queue",
+                &queue,
+                "--deployment-name",
+                &deployment,
+            ],
+            &[],
+            plugins.path(),
+            std::process::Stdio::null(),
+        )
+    };
+    let (mut first, addr) = spawn();
+    common::wait_ready(addr).await;
+
+    let client = client(shared_server()).await;
+    let lines = json!([{"sku": "tea", "quantity": 2, "unit-price": 3.5}, {"sku": "cup", "quantity": 1, "unit-price": 4.0}]);
+    let handle = client
+        .start_workflow(
+            ByName("process_order"),
+            request("A-1", lines),
+            WorkflowStartOptions::new(&queue, unique("half-done")).build(),
+        )
+        .await
+        .expect("start");
+    eventually(
+        Duration::from_secs(60),
+        "the run to wait for approval on the first host",
+        || {
+            let handle = &handle;
+            async move { (status(handle).await.ok()? == json!("awaiting approval")).then_some(()) }
+        },
+    )
+    .await;
+    let (_, metrics) = http_get(addr, "/metrics").await;
+    assert!(
+        metrics.contains("wasm_worker_workflow_runs_cached 1"),
+        "{metrics}"
+    );
+    first.kill().await.expect("kill -9 the first host");
+
+    let (_second, addr) = spawn();
+    common::wait_ready(addr).await;
+    handle
+        .signal(
+            UntypedSignal::<ByName>::new("approve"),
+            RawValue::new(vec![json_payload(&json!("dana"))]),
+            Default::default(),
+        )
+        .await
+        .expect("signal");
+    let result = handle
+        .get_result(WorkflowGetResultOptions::default())
+        .await
+        .expect("result");
+    check_receipt(&result);
+    let (_, metrics) = http_get(addr, "/metrics").await;
+    assert!(
+        metrics.lines().any(|l| l.starts_with(
+            "wasm_worker_workflow_activations_total{workflow_type=\"process_order\"}"
+        )),
+        "the second host ran the workflow: {metrics}"
+    );
 }
