@@ -587,3 +587,77 @@ async fn a_second_host_finishes_a_typed_run_the_first_left_half_done() {
         "the second host ran the workflow: {metrics}"
     );
 }
+
+/// The plugin's manifest bounds its cached runs (the least recently active is evicted and
+/// replays when it wakes) and sets options for an imported interface's activities where the
+/// call itself sets none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_manifest_bounds_cached_runs_and_sets_activity_defaults() {
+    let (host, queue, _dir) = plugin_host_with(
+        &[
+            ("order_workflow.wasm", guests::bytes(ORDER_WORKFLOW)),
+            ("hello_activity.wasm", guests::bytes(HELLO_ACTIVITY)),
+        ],
+        &[(
+            "order_workflow.toml",
+            "max_cached_runs = 1\n[activity_defaults.\"example:hello-activity/orders\"]\nheartbeat = \"7s\"\nmax_attempts = 5\n",
+        )],
+        |_| {},
+    )
+    .await;
+    let client = client(shared_server()).await;
+    let lines = json!([{"sku": "tea", "quantity": 2, "unit-price": 3.5}, {"sku": "cup", "quantity": 1, "unit-price": 4.0}]);
+    let mut handles = Vec::new();
+    for i in 0..2 {
+        let handle = client
+            .start_workflow(
+                ByName("process_order"),
+                request("A-1", lines.clone()),
+                WorkflowStartOptions::new(&queue, unique(&format!("capped-{i}"))).build(),
+            )
+            .await
+            .expect("start");
+        eventually(Duration::from_secs(60), "the run to wait for approval", || {
+            let handle = &handle;
+            async move { (status(handle).await.ok()? == json!("awaiting approval")).then_some(()) }
+        })
+        .await;
+        handles.push(handle);
+    }
+    let (_, metrics) = http_get(host.metrics_addr(), "/metrics").await;
+    assert!(
+        metrics.contains("wasm_worker_workflow_runs_cached 1\n"),
+        "{metrics}"
+    );
+    assert!(evictions(&metrics) >= 1, "{metrics}");
+    for handle in &handles {
+        handle
+            .signal(
+                UntypedSignal::<ByName>::new("approve"),
+                RawValue::new(vec![json_payload(&json!("dana"))]),
+                Default::default(),
+            )
+            .await
+            .expect("signal");
+    }
+    for handle in &handles {
+        let result = handle
+            .get_result(WorkflowGetResultOptions::default())
+            .await
+            .expect("result");
+        check_receipt(&result);
+    }
+    // summarize_order: the code's own options (one attempt) win; the manifest fills in the
+    // heartbeat timeout the code does not set.
+    let events = history(&client, handles[0].info().workflow_id.as_str()).await;
+    let summarize = events
+        .iter()
+        .find_map(|e| match &e.attributes {
+            Some(Attributes::ActivityTaskScheduledEventAttributes(a)) => Some(a.clone()),
+            _ => None,
+        })
+        .expect("summarize_order scheduled");
+    assert_eq!(summarize.heartbeat_timeout.map(|d| d.seconds), Some(7));
+    assert_eq!(summarize.retry_policy.map(|r| r.maximum_attempts), Some(1));
+    host.stop().await.expect("stop");
+}

@@ -23,11 +23,20 @@
 //! versioning = "pinned"           # default: the host's --default-versioning-behavior
 //! [versioning_by_type]            # per workflow type, over `versioning`
 //! ApprovalWorkflow = "auto-upgrade"
+//!
+//! # WIT-typed workflow plugins: at most this many of its runs stay cached (default: no
+//! # bound of its own), and options for the activities of an imported interface (see
+//! # `activity_defaults.rs`).
+//! max_cached_runs = 100
+//! [activity_defaults."example:hello-activity/orders"]
+//! start_to_close = "30s"
 //! ```
 
+mod activity_defaults;
 mod dirs;
 mod outbound;
 
+pub use activity_defaults::ActivityDefaults;
 pub use dirs::GrantPolicy;
 pub use outbound::{Outbound, OutboundLimits};
 
@@ -77,6 +86,9 @@ struct Raw {
     #[serde(default)]
     env_from_host: Vec<String>,
     isolation: Option<String>,
+    max_cached_runs: Option<u64>,
+    #[serde(default)]
+    activity_defaults: BTreeMap<String, activity_defaults::RawDefaults>,
 }
 
 /// A plugin's manifest, validated.
@@ -103,6 +115,11 @@ pub struct Manifest {
     pub env_from_host: Vec<String>,
     /// Whether activity calls get a fresh instance each (the default) or reuse kept ones.
     pub isolation: Isolation,
+    /// A workflow plugin's bound on its cached runs (beyond it the least recently active
+    /// are evicted and replay on their next task); `None`: only the host's bounds.
+    pub max_cached_runs: Option<usize>,
+    /// A WIT-typed workflow's activity options per imported interface.
+    pub activity_defaults: BTreeMap<String, ActivityDefaults>,
     /// SHA-256 of the manifest file, hex; `None` without one. Part of the build ID: a changed
     /// manifest changes what the plugin may do, so it is a new version like changed code.
     pub sha256: Option<String>,
@@ -123,6 +140,8 @@ impl Default for Manifest {
             outbound: Outbound::default(),
             env_from_host: Vec::new(),
             isolation: Isolation::Fresh,
+            max_cached_runs: None,
+            activity_defaults: BTreeMap::new(),
             sha256: None,
             warnings: Vec::new(),
         }
@@ -323,6 +342,16 @@ impl Manifest {
                 ));
             }
         };
+        if let Some(n) = raw.max_cached_runs {
+            if n == 0 {
+                return Err(invalid(
+                    "max_cached_runs = 0",
+                    "must be at least 1 (leave it out for no bound of the plugin's own)",
+                ));
+            }
+            m.max_cached_runs = Some(usize::try_from(n).unwrap_or(usize::MAX));
+        }
+        m.activity_defaults = activity_defaults::parse(raw.activity_defaults)?;
         m.env_from_host = raw.env_from_host;
         m.env = raw.env;
         m.rename = raw.rename;

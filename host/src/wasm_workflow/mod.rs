@@ -12,6 +12,7 @@ mod guest_output;
 mod plugin;
 mod protocol;
 mod run;
+mod run_cap;
 mod wit;
 mod workflows;
 

@@ -43,6 +43,16 @@ pub enum WorkflowPluginError {
         /// The types it does export, comma-separated.
         exported: String,
     },
+    /// The manifest sets activity defaults for an interface the plugin does not import.
+    #[error(
+        "manifest activity_defaults.\"{interface}\": the plugin calls no activity of that interface (it imports {imported})"
+    )]
+    UnknownDefaultsInterface {
+        /// The interface named in the manifest.
+        interface: String,
+        /// The activity interfaces it does import, comma-separated.
+        imported: String,
+    },
 }
 
 /// A workflow type a plugin exports, as `list-workflows` describes it.
@@ -130,8 +140,25 @@ impl WorkflowPlugin {
             })
             .collect::<Vec<_>>();
         check_versioning_types(&source.manifest, &definitions)?;
-        let wit = WitPlugin::new(runtime.engine(), component, functions)
+        let defaults = &source.manifest.activity_defaults;
+        let wit = WitPlugin::new(runtime.engine(), component, functions, defaults)
             .map_err(WorkflowPluginError::UnsatisfiedImports)?;
+        // A typo in an interface name must not silently leave its calls on the defaults.
+        for interface in defaults.keys() {
+            if !wit.imports.iter().any(|i| &i.interface == interface) {
+                let mut imported: Vec<&str> =
+                    wit.imports.iter().map(|i| i.interface.as_str()).collect();
+                imported.dedup();
+                return Err(WorkflowPluginError::UnknownDefaultsInterface {
+                    interface: interface.clone(),
+                    imported: if imported.is_empty() {
+                        "none".into()
+                    } else {
+                        imported.join(", ")
+                    },
+                });
+            }
+        }
         Ok(WorkflowPlugin {
             source,
             definitions,

@@ -6,8 +6,10 @@
 //! recently used runs; an eviction drops the instance, and a later task for that run replays
 //! its history into a fresh one.
 
+use super::budget::EvictFn;
 use super::budget::{Evictor, Owner, RunBudget};
 use super::cached::CachedRun;
+use super::run_cap::RunCaps;
 use super::{ACTIVATION_BUDGET, WorkflowPlugin};
 use crate::config::Versioning;
 use crate::metrics::HostMetrics;
@@ -40,6 +42,10 @@ pub struct Workflows {
     /// The host-wide memory budget of cached runs, and this set's name in it.
     budget: Arc<RunBudget>,
     owner: Owner,
+    /// Plugins' own bounds on their cached runs (manifest `max_cached_runs`).
+    caps: Mutex<RunCaps>,
+    /// How runs of this set are evicted, once its core worker exists.
+    evictor: Mutex<Option<std::sync::Weak<EvictFn>>>,
 }
 
 impl Drop for Workflows {
@@ -80,6 +86,8 @@ impl Workflows {
             metrics: metrics.clone(),
             owner: budget.owner(),
             budget: budget.clone(),
+            caps: Mutex::default(),
+            evictor: Mutex::default(),
         }
     }
 
@@ -95,6 +103,36 @@ impl Workflows {
 
     fn runs(&self) -> std::sync::MutexGuard<'_, HashMap<String, CachedRun>> {
         self.runs.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn caps(&self) -> std::sync::MutexGuard<'_, RunCaps> {
+        self.caps.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Keeps the plugin of `workflow_type` within its `max_cached_runs`, evicting its least
+    /// recently activated runs through core.
+    fn cap(&self, workflow_type: &str, run_id: &str) {
+        let Some(plugin) = self.by_type.get(workflow_type) else {
+            return;
+        };
+        let cap = plugin.source.manifest.max_cached_runs;
+        let victims = self.caps().cached(&plugin.source.file, run_id, cap);
+        if victims.is_empty() {
+            return;
+        }
+        let evict = self
+            .evictor
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .and_then(std::sync::Weak::upgrade);
+        for victim in victims {
+            tracing::debug!(plugin = %plugin.source.file, run_id = %victim, "over the plugin's max_cached_runs: evicting");
+            match &evict {
+                Some(evict) => evict(&victim),
+                None => tracing::debug!(run_id = %victim, "no worker to evict through yet"),
+            }
+        }
     }
 
     fn set_cached_gauge(&self, n: usize) {
@@ -118,6 +156,7 @@ impl Workflows {
             self.set_cached_gauge(runs.len());
             drop(runs);
             self.budget.dropped(self.owner, &run_id);
+            self.caps().dropped(&run_id);
             return Ok(WorkflowActivationCompletion::empty(run_id));
         }
         // Core never sends two activations of one run at once: take the run out while it works.
@@ -186,6 +225,7 @@ impl Workflows {
                 self.set_cached_gauge(runs.len());
                 drop(runs);
                 self.budget.cached(self.owner, &run_id, bytes);
+                self.cap(&workflow_type, &run_id);
                 Ok(completion)
             }
             Err(failed) => {
@@ -198,6 +238,7 @@ impl Workflows {
                 tracing::warn!(%run_id, %workflow_type, cause = failed.cause.label(), "workflow task failed");
                 self.set_cached_gauge(self.runs().len());
                 self.budget.dropped(self.owner, &run_id);
+                self.caps().dropped(&run_id);
                 Ok(failed.completion)
             }
         }
@@ -218,5 +259,6 @@ impl WorkflowRuntime for Workflows {
 
     fn set_evictor(&self, evict: &Evictor) {
         self.budget.set_evictor(self.owner, evict);
+        *self.evictor.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::downgrade(evict));
     }
 }

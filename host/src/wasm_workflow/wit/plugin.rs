@@ -6,7 +6,9 @@ use super::bindings::{add_to_linker, until};
 use super::state::{Done, FailsWorkflow, WitState, lock};
 use crate::convert::payload::{null_payload, payload_to_val, val_to_payload};
 use crate::convert::{describe, describe_full, snake};
+use crate::manifest::ActivityDefaults;
 use crate::wasm_activity::exports::ExportedFunction;
+use std::collections::BTreeMap;
 use wasmtime::component::types::{ComponentFunc, ComponentItem, Type};
 use wasmtime::component::{Component, InstancePre, Linker, Val};
 use wasmtime::{Engine, StoreContextMut};
@@ -54,6 +56,7 @@ impl WitPlugin {
         engine: &Engine,
         component: &Component,
         functions: Vec<ExportedFunction>,
+        defaults: &BTreeMap<String, ActivityDefaults>,
     ) -> wasmtime::Result<Self> {
         let mut linker: Linker<WitState> = Linker::new(engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
@@ -67,6 +70,7 @@ impl WitPlugin {
                 continue;
             }
             let mut li = linker.instance(iface)?;
+            let defaults = defaults.get(iface).cloned().unwrap_or_default();
             for (name, fitem) in instance.exports(engine) {
                 let ComponentItem::ComponentFunc(f) = fitem.ty else {
                     continue;
@@ -80,10 +84,12 @@ impl WitPlugin {
                     param_types: f.params().map(|(_, t)| describe_full(&t)).collect(),
                     result_type: f.results().next().map(|t| describe_full(&t)),
                 });
+                let defaults = defaults.clone();
                 li.func_new_async(name, move |store, ty, params, results| {
                     Box::new(call_activity(
                         store,
                         activity_type.clone(),
+                        defaults.clone(),
                         ty,
                         params,
                         results,
@@ -117,6 +123,7 @@ fn signature(name: &str, f: &ComponentFunc) -> String {
 async fn call_activity(
     mut store: StoreContextMut<'_, WitState>,
     activity_type: String,
+    defaults: ActivityDefaults,
     ty: ComponentFunc,
     params: &[Val],
     results: &mut [Val],
@@ -135,7 +142,11 @@ async fn call_activity(
     let shared = store.data_mut().shared.clone();
     let handle = {
         let mut s = lock(&shared);
-        let options = s.next_call_options.take().unwrap_or_default();
+        let options = s
+            .next_call_options
+            .take()
+            .unwrap_or_default()
+            .over(&defaults);
         s.schedule_activity(&activity_type, arguments, options)
     };
     let done = until(&shared, |s| s.outcome(handle)).await;

@@ -7,6 +7,7 @@
 //! must wait marks the run [`Shared::blocked`] and returns `Pending`, and the driver polls the
 //! guest again only after the next activation changed something here.
 
+use crate::manifest::ActivityDefaults;
 use crate::runtime::limits::{Limited, MemoryLimiter};
 use crate::runtime::workflow_host::WorkflowState;
 use std::collections::{HashMap, VecDeque};
@@ -32,6 +33,26 @@ pub(crate) struct ActivityOptions {
     pub max_attempts: Option<u32>,
     pub initial_interval: Option<Duration>,
     pub non_retryable_error_types: Vec<String>,
+}
+
+impl ActivityOptions {
+    /// These options, each unset field taken from the manifest's `defaults`.
+    pub(crate) fn over(self, defaults: &ActivityDefaults) -> ActivityOptions {
+        let d = defaults;
+        ActivityOptions {
+            task_queue: self.task_queue.or_else(|| d.task_queue.clone()),
+            start_to_close: self.start_to_close.or(d.start_to_close),
+            schedule_to_close: self.schedule_to_close.or(d.schedule_to_close),
+            heartbeat: self.heartbeat.or(d.heartbeat),
+            max_attempts: self.max_attempts.or(d.max_attempts),
+            initial_interval: self.initial_interval.or(d.initial_interval),
+            non_retryable_error_types: if self.non_retryable_error_types.is_empty() {
+                d.non_retryable_error_types.clone()
+            } else {
+                self.non_retryable_error_types
+            },
+        }
+    }
 }
 
 /// How a started activity or timer ended.
@@ -300,6 +321,30 @@ mod tests {
         s.signal("go", Some(Payload::default()));
         assert_eq!(s.take_signal("go"), Some(None));
         assert_eq!(s.take_signal("go"), Some(Some(Payload::default())));
+    }
+
+    #[test]
+    fn a_calls_own_options_win_over_the_manifest_field_by_field() {
+        let defaults = ActivityDefaults {
+            task_queue: Some("orders".into()),
+            start_to_close: Some(Duration::from_secs(30)),
+            max_attempts: Some(3),
+            non_retryable_error_types: vec!["PluginError".into()],
+            ..Default::default()
+        };
+        let own = ActivityOptions {
+            max_attempts: Some(1),
+            ..Default::default()
+        };
+        let merged = own.over(&defaults);
+        assert_eq!(merged.max_attempts, Some(1));
+        assert_eq!(merged.task_queue.as_deref(), Some("orders"));
+        assert_eq!(merged.start_to_close, Some(Duration::from_secs(30)));
+        assert_eq!(merged.non_retryable_error_types, ["PluginError"]);
+        assert_eq!(
+            ActivityOptions::default().over(&ActivityDefaults::default()),
+            ActivityOptions::default()
+        );
     }
 
     #[test]
