@@ -110,24 +110,28 @@ python-workflow:
 	@mkdir -p $(PLUGINS_OUT)
 	plugins/python-workflow/build.sh $(PLUGINS_OUT)/python_workflow.wasm
 
-# JavaScript: componentize-js from npm (`npm ci` with the committed lockfile). It needs
-# Node.js 20+ (scripts/need-node.sh; Debian 12's own nodejs is 18). Without it this fails,
-# unless OPTIONAL_JS is set (make run): then it says so, removes an earlier build's
-# js_activity.wasm from dist/plugins/ so the host runs only what this build made, records
-# the reason in dist/skipped/, and succeeds.
+# JavaScript: componentize-js from npm (`npm ci` with the committed lockfile), for the example
+# activity and the example workflow (which uses the activity's toolchain). It needs Node.js
+# 20+ (scripts/need-node.sh; Debian 12's own nodejs is 18). Without it this fails, unless
+# OPTIONAL_JS is set (make run): then it says so, removes an earlier build's JavaScript
+# plugins from dist/plugins/ so the host runs only what this build made, records the reason
+# in dist/skipped/, and succeeds.
 NODE_MIN := 20
 NODE_HINT := install Node.js $(NODE_MIN) or later (NodeSource's Debian repository, or Debian 13's nodejs) to build it
+JS_OUT := $(PLUGINS_OUT)/js_activity.wasm $(PLUGINS_OUT)/js_workflow.wasm
 js-plugin:
 	@mkdir -p $(PLUGINS_OUT) $(SKIPPED)
 	@rm -f $(SKIPPED)/js-activity
 	@if reason=$$(scripts/need-node.sh $(NODE_MIN)); then \
 	  echo "plugins/js-activity/build.sh $(PLUGINS_OUT)/js_activity.wasm"; \
 	  plugins/js-activity/build.sh $(PLUGINS_OUT)/js_activity.wasm; \
+	  echo "plugins/js-workflow/build.sh $(PLUGINS_OUT)/js_workflow.wasm"; \
+	  plugins/js-workflow/build.sh $(PLUGINS_OUT)/js_workflow.wasm; \
 	elif [ -n "$(OPTIONAL_JS)" ]; then \
-	  msg="plugins/js-activity: $$reason; $(NODE_HINT)"; \
-	  if [ -e $(PLUGINS_OUT)/js_activity.wasm ]; then \
-	    rm -f $(PLUGINS_OUT)/js_activity.wasm; \
-	    msg="$$msg; removed $(PLUGINS_OUT)/js_activity.wasm left by an earlier build, so the host runs only what this build made"; \
+	  msg="plugins/js-activity and plugins/js-workflow: $$reason; $(NODE_HINT)"; \
+	  if [ -n "$$(ls $(JS_OUT) 2>/dev/null)" ]; then \
+	    rm -f $(JS_OUT); \
+	    msg="$$msg; removed the JavaScript plugins left in $(PLUGINS_OUT) by an earlier build, so the host runs only what this build made"; \
 	  fi; \
 	  echo "$$msg" >$(SKIPPED)/js-activity; \
 	  echo "skipping $$msg" >&2; \

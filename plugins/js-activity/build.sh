@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Builds the JavaScript example plugin: plugins/js-activity/build.sh [OUT.wasm]
+# (`--deps-only`: only install the toolchain; plugins/js-workflow builds with it too)
 # (default: js_activity.wasm beside this script; a relative OUT is taken from the current
 # directory). Works from any directory and is cheap to re-run:
 # - `npm ci` runs only when node_modules is missing or package-lock.json changed since;
@@ -32,6 +33,9 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_hash" ]; then
     # No dependency needs install scripts, so they are not run.
     (cd "$here" && npm ci --ignore-scripts --no-audit --no-fund)
     echo "$lock_hash" >"$stamp"
+fi
+if [ "$out" = "--deps-only" ]; then
+    exit 0
 fi
 
 # Inputs: the source, the WIT (-L follows wit/deps into the contract), the build script and

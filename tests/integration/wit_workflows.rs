@@ -364,22 +364,108 @@ async fn runs_replay_by_re_execution_and_a_mismatched_history_is_named() {
     );
 }
 
+/// One language's example workflow and the activity plugin it calls, both built by `make
+/// plugins` into `dist/plugins/`.
+pub struct Example {
+    /// `(workflow plugin, activity plugin)` file names.
+    pub files: [&'static str; 2],
+    /// The workflow type that fans out, calls a typed import and waits for `approve`.
+    pub workflow: &'static str,
+    /// Its input (`approver` unset: it waits for the signal).
+    pub request: Value,
+    /// Checks its result (approved by "dana").
+    pub check: fn(&Value),
+    /// Activity the fan-out schedules `fan_out` times, all in one workflow task.
+    pub fan_out: (&'static str, usize),
+    /// Activity the typed import schedules after the fan-out.
+    pub typed: &'static str,
+    /// The continue-as-new type, summing 4 + 3 + 2 + 1.
+    pub rounds: &'static str,
+}
+
+/// Runs `example` end to end on a host that caches `cached` runs (0: every task starts a
+/// fresh instance and re-executes the function against history): the signal-waiting run with
+/// its queries, its history's shape, the same run approved up front, and continue-as-new.
+pub async fn run_example(example: &Example, cached: usize) {
+    use crate::polyglot::built;
+    let [workflow_file, activity_file] = example.files;
+    let (host, queue, _dir) = plugin_host_with(
+        &[
+            (workflow_file, built(workflow_file)),
+            (activity_file, built(activity_file)),
+        ],
+        &[],
+        |c| c.max_cached_workflows = cached,
+    )
+    .await;
+    let (result, id) = approved(&queue, "example", example.workflow, example.request.clone()).await;
+    (example.check)(&result);
+    assert_eq!(result["approved_by"], json!("dana"), "{result}");
+
+    let client = client(shared_server()).await;
+    let events = history(&client, &id).await;
+    let scheduled = scheduled(&events);
+    let (fan_out, n) = example.fan_out;
+    assert_eq!(scheduled.len(), n + 1, "{scheduled:?}");
+    assert!(
+        scheduled[..n]
+            .iter()
+            .all(|(t, task)| t == fan_out && *task == scheduled[0].1),
+        "the fan-out was scheduled together by one workflow task: {scheduled:?}"
+    );
+    assert_eq!(scheduled[n].0, example.typed);
+
+    // Approved up front: no signal awaited, the typed result comes back at once.
+    let mut up_front = example.request.clone();
+    up_front["approver"] = json!("dana");
+    let quick = client
+        .start_workflow(
+            ByName(example.workflow),
+            up_front,
+            WorkflowStartOptions::new(&queue, unique("quick")).build(),
+        )
+        .await
+        .expect("start");
+    let quick = quick
+        .get_result(WorkflowGetResultOptions::default())
+        .await
+        .expect("approved up front");
+    (example.check)(&quick);
+
+    let rounds = client
+        .start_workflow(
+            ByName(example.rounds),
+            json!({"left": 4, "sum": 0}),
+            WorkflowStartOptions::new(&queue, unique("rounds")).build(),
+        )
+        .await
+        .expect("start");
+    assert_eq!(
+        rounds
+            .get_result(WorkflowGetResultOptions::default())
+            .await
+            .expect("rounds"),
+        json!(10)
+    );
+    let (_, metrics) = http_get(host.metrics_addr(), "/metrics").await;
+    if cached == 0 {
+        assert!(evictions(&metrics) >= 5, "{metrics}");
+    }
+    host.stop().await.expect("stop");
+}
+
 pub mod python {
     //! The Python example (`plugins/python-workflow`, componentize-py) calling the Python
-    //! activity plugin: both built by `make plugins` into `dist/plugins/`. Run once with runs
-    //! cached and once with nothing cached, where every task starts a fresh interpreter and
-    //! re-executes the function against history.
+    //! activity plugin.
 
-    use super::{approved, evictions, history, scheduled};
-    use crate::common::workflows::{ByName, client};
-    use crate::common::{http_get, plugin_host_with, shared_server, unique};
+    use super::{Example, run_example};
+    use crate::common::plugin_host_with;
     use crate::polyglot::built;
     use serde_json::{Value, json};
-    use temporalio_client::{WorkflowGetResultOptions, WorkflowStartOptions};
 
     const DOCUMENTS: usize = 10;
 
-    fn request() -> Value {
+    fn example() -> Example {
         let documents: Vec<String> = (0..DOCUMENTS)
             .map(|i| {
                 if i == 3 {
@@ -389,86 +475,36 @@ pub mod python {
                 }
             })
             .collect();
-        json!({"documents": documents, "required": ["title"], "cool-off-ms": 200})
-    }
-
-    async fn review(cached: usize) {
-        let (host, queue, _dir) = plugin_host_with(
-            &[
-                ("python_workflow.wasm", built("python_workflow.wasm")),
-                ("python_activity.wasm", built("python_activity.wasm")),
-            ],
-            &[],
-            |c| c.max_cached_workflows = cached,
-        )
-        .await;
-        let (result, id) = approved(&queue, "py-review", "review_documents", request()).await;
-        assert_eq!(result["valid"], json!(DOCUMENTS - 1), "{result}");
-        assert_eq!(result["titles"][0], json!("doc 0"), "{result}");
-        assert_eq!(result["titles"][3], json!("doc 4"), "{result}");
-        assert_eq!(result["approved_by"], json!("dana"), "{result}");
-        // "the cat sat" nine times and "untitled words" once.
-        assert_eq!(result["stats"]["total"], json!(29), "{result}");
-        assert_eq!(
-            result["stats"]["top_words"][0],
-            json!({"word": "the", "count": 9}),
-            "{result}"
-        );
-
-        let client = client(shared_server()).await;
-        let events = history(&client, &id).await;
-        let scheduled = scheduled(&events);
-        assert_eq!(scheduled.len(), DOCUMENTS + 1, "{scheduled:?}");
-        assert!(
-            scheduled[..DOCUMENTS]
-                .iter()
-                .all(|(t, task)| t == "validate_document" && *task == scheduled[0].1),
-            "the validations were scheduled together by one workflow task: {scheduled:?}"
-        );
-        assert_eq!(scheduled[DOCUMENTS].0, "word_stats");
-
-        let rounds = client
-            .start_workflow(
-                ByName("sum_rounds"),
-                json!({"left": 4, "sum": 0}),
-                WorkflowStartOptions::new(&queue, unique("py-rounds")).build(),
-            )
-            .await
-            .expect("start");
-        assert_eq!(
-            rounds
-                .get_result(WorkflowGetResultOptions::default())
-                .await
-                .expect("rounds"),
-            json!(10)
-        );
-        // Approved up front: no signal awaited, the typed result comes back at once.
-        let mut up_front = request();
-        up_front["approver"] = json!("erin");
-        let quick = client
-            .start_workflow(
-                ByName("review_documents"),
-                up_front,
-                WorkflowStartOptions::new(&queue, unique("py-quick")).build(),
-            )
-            .await
-            .expect("start");
-        let quick = quick
-            .get_result(WorkflowGetResultOptions::default())
-            .await
-            .expect("quick review");
-        assert_eq!(quick["approved_by"], json!("erin"), "{quick}");
-        assert_eq!(quick["valid"], json!(DOCUMENTS - 1), "{quick}");
-        let (_, metrics) = http_get(host.metrics_addr(), "/metrics").await;
-        if cached == 0 {
-            assert!(evictions(&metrics) >= 5, "{metrics}");
+        Example {
+            files: ["python_workflow.wasm", "python_activity.wasm"],
+            workflow: "review_documents",
+            request: json!({"documents": documents, "required": ["title"], "cool-off-ms": 200}),
+            check: |result: &Value| {
+                assert_eq!(result["valid"], json!(DOCUMENTS - 1), "{result}");
+                assert_eq!(result["titles"][0], json!("doc 0"), "{result}");
+                assert_eq!(result["titles"][3], json!("doc 4"), "{result}");
+                // "the cat sat" nine times and "untitled words" once.
+                assert_eq!(result["stats"]["total"], json!(29), "{result}");
+                assert_eq!(
+                    result["stats"]["top_words"][0],
+                    json!({"word": "the", "count": 9}),
+                    "{result}"
+                );
+            },
+            fan_out: ("validate_document", DOCUMENTS),
+            typed: "word_stats",
+            rounds: "sum_rounds",
         }
-        host.stop().await.expect("stop");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_python_workflow_runs_with_its_runs_cached() {
-        review(100).await;
+        run_example(&example(), 100).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_python_workflow_replays_when_nothing_is_cached() {
+        run_example(&example(), 0).await;
     }
 
     /// `/status` lists a WIT-typed workflow's activity imports, and warns when no plugin of
@@ -498,11 +534,6 @@ pub mod python {
             "{warnings}"
         );
         host.stop().await.expect("stop");
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn the_python_workflow_replays_when_nothing_is_cached() {
-        review(0).await;
     }
 }
 
@@ -659,5 +690,168 @@ async fn the_manifest_bounds_cached_runs_and_sets_activity_defaults() {
         .expect("summarize_order scheduled");
     assert_eq!(summarize.heartbeat_timeout.map(|d| d.seconds), Some(7));
     assert_eq!(summarize.retry_policy.map(|r| r.maximum_attempts), Some(1));
+    host.stop().await.expect("stop");
+}
+
+pub mod javascript {
+    //! The JavaScript example (`plugins/js-workflow`, componentize-js) calling the JavaScript
+    //! activity plugin.
+
+    use super::{Example, run_example};
+    use serde_json::{Value, json};
+
+    const RECIPIENTS: usize = 10;
+
+    fn example() -> Example {
+        let recipients: Vec<Value> = (0..RECIPIENTS)
+            .map(|i| {
+                let email = (i != 5).then(|| format!("r{i}@example.com"));
+                json!({"id": format!("r{i}"), "email": email, "values": [["name", format!("reader {i}")]]})
+            })
+            .collect();
+        Example {
+            files: ["js_workflow.wasm", "js_activity.wasm"],
+            workflow: "send_mailing",
+            request: json!({"template": "Dear {{name}}", "recipients": recipients, "cool-off-ms": 200}),
+            check: |result: &Value| {
+                assert_eq!(result["previews"][0], json!("Dear reader 0"), "{result}");
+                assert_eq!(result["previews"][9], json!("Dear reader 9"), "{result}");
+                assert_eq!(result["messages"], json!(RECIPIENTS - 1), "{result}");
+                assert_eq!(result["skipped"], json!(["r5"]), "{result}");
+            },
+            fan_out: ("render_template", RECIPIENTS),
+            typed: "render_batch",
+            rounds: "add_rounds",
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_javascript_workflow_runs_with_its_runs_cached() {
+        run_example(&example(), 100).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_javascript_workflow_replays_when_nothing_is_cached() {
+        run_example(&example(), 0).await;
+    }
+}
+
+/// Child workflows started at once and awaited together; a workflow that holds the
+/// cancellation handle decides what a cancel request does (here: cancel its timer and end as
+/// cancelled), one that does not is cancelled at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn children_run_together_and_cancellation_is_the_workflows_to_handle() {
+    let (host, queue, _dir) = host(None).await;
+    let client = client(shared_server()).await;
+
+    let id = unique("children");
+    let parent = client
+        .start_workflow(
+            ByName("sum_children"),
+            json!([3, 4, 1]),
+            WorkflowStartOptions::new(&queue, &id).build(),
+        )
+        .await
+        .expect("start");
+    let totals = parent
+        .get_result(WorkflowGetResultOptions::default())
+        .await
+        .expect("children");
+    assert_eq!(
+        totals,
+        json!([6, 10, 1]),
+        "each child continued as new to its total"
+    );
+    let events = history(&client, &id).await;
+    let initiated: Vec<i64> = events
+        .iter()
+        .filter_map(|e| match &e.attributes {
+            Some(Attributes::StartChildWorkflowExecutionInitiatedEventAttributes(a)) => {
+                Some(a.workflow_task_completed_event_id)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(initiated.len(), 3, "{events:?}");
+    assert!(
+        initiated.iter().all(|t| *t == initiated[0]),
+        "started together: {initiated:?}"
+    );
+
+    let cancel = temporalio_client::WorkflowCancelOptions::builder()
+        .reason("test")
+        .build();
+    // Handled by the workflow: its timer is cancelled, then the run ends as cancelled.
+    let id = unique("handles-cancel");
+    let waiting = client
+        .start_workflow(
+            ByName("wait_or_cancel"),
+            json!(600_000),
+            WorkflowStartOptions::new(&queue, &id).build(),
+        )
+        .await
+        .expect("start");
+    eventually(Duration::from_secs(60), "the run to wait", || {
+        let waiting = &waiting;
+        async move { (status(waiting).await.ok()? == json!("waiting")).then_some(()) }
+    })
+    .await;
+    waiting.cancel(cancel.clone()).await.expect("cancel");
+    assert!(
+        waiting
+            .get_result(WorkflowGetResultOptions::default())
+            .await
+            .is_err()
+    );
+    let kinds: Vec<EventType> = history(&client, &id)
+        .await
+        .iter()
+        .map(HistoryEvent::event_type)
+        .collect();
+    assert!(kinds.contains(&EventType::TimerCanceled), "{kinds:?}");
+    assert_eq!(
+        kinds.last(),
+        Some(&EventType::WorkflowExecutionCanceled),
+        "{kinds:?}"
+    );
+    assert_eq!(status(&waiting).await, Ok(json!("cancelled")));
+
+    // Not handled: the run waiting for approval ends as cancelled at once.
+    let id = unique("cancelled");
+    let lines = json!([{"sku": "tea", "quantity": 1, "unit-price": 1.0}]);
+    let order = client
+        .start_workflow(
+            ByName("process_order"),
+            request("A-9", lines),
+            WorkflowStartOptions::new(&queue, &id).build(),
+        )
+        .await
+        .expect("start");
+    eventually(
+        Duration::from_secs(60),
+        "the run to wait for approval",
+        || {
+            let order = &order;
+            async move { (status(order).await.ok()? == json!("awaiting approval")).then_some(()) }
+        },
+    )
+    .await;
+    order.cancel(cancel).await.expect("cancel");
+    assert!(
+        order
+            .get_result(WorkflowGetResultOptions::default())
+            .await
+            .is_err()
+    );
+    let kinds: Vec<EventType> = history(&client, &id)
+        .await
+        .iter()
+        .map(HistoryEvent::event_type)
+        .collect();
+    assert_eq!(
+        kinds.last(),
+        Some(&EventType::WorkflowExecutionCanceled),
+        "{kinds:?}"
+    );
     host.stop().await.expect("stop");
 }

@@ -18,9 +18,10 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// Defaults for the activities of one imported interface; `None`: the host's default.
+/// Options of an activity call: a manifest's defaults for one imported interface, or a
+/// call's own (`next-call-options`); `None`: not set here.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ActivityDefaults {
+pub struct ActivityOptions {
     /// Task queue of the activities.
     pub task_queue: Option<String>,
     /// Start-to-close timeout.
@@ -53,7 +54,7 @@ pub(super) struct RawDefaults {
 /// Validates every interface's defaults; the error names the interface and the setting.
 pub(super) fn parse(
     raw: BTreeMap<String, RawDefaults>,
-) -> Result<BTreeMap<String, ActivityDefaults>, ManifestError> {
+) -> Result<BTreeMap<String, ActivityOptions>, ManifestError> {
     raw.into_iter()
         .map(|(interface, r)| {
             if !interface.contains(':') || !interface.contains('/') {
@@ -80,7 +81,7 @@ pub(super) fn parse(
                     "must not be empty (leave it out for the workflow's own queue)",
                 ));
             }
-            let defaults = ActivityDefaults {
+            let defaults = ActivityOptions {
                 start_to_close: duration("start_to_close", r.start_to_close)?,
                 schedule_to_close: duration("schedule_to_close", r.schedule_to_close)?,
                 heartbeat: duration("heartbeat", r.heartbeat)?,

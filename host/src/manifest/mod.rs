@@ -36,7 +36,7 @@ mod activity_defaults;
 mod dirs;
 mod outbound;
 
-pub use activity_defaults::ActivityDefaults;
+pub use activity_defaults::ActivityOptions;
 pub use dirs::GrantPolicy;
 pub use outbound::{Outbound, OutboundLimits};
 
@@ -119,7 +119,7 @@ pub struct Manifest {
     /// are evicted and replay on their next task); `None`: only the host's bounds.
     pub max_cached_runs: Option<usize>,
     /// A WIT-typed workflow's activity options per imported interface.
-    pub activity_defaults: BTreeMap<String, ActivityDefaults>,
+    pub activity_defaults: BTreeMap<String, ActivityOptions>,
     /// SHA-256 of the manifest file, hex; `None` without one. Part of the build ID: a changed
     /// manifest changes what the plugin may do, so it is a new version like changed code.
     pub sha256: Option<String>,

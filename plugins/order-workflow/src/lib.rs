@@ -91,6 +91,42 @@ impl Guest for Workflows {
         wf::continue_as_new(&[next]);
         unreachable!("continue-as-new does not return")
     }
+
+    fn sum_children(rounds: Vec<u32>) -> Result<Vec<u32>, String> {
+        let children: Vec<u32> = rounds
+            .iter()
+            .map(|n| {
+                wf::start_child(
+                    "count_rounds",
+                    &[format!(r#"{{"left":{n},"sum":0}}"#)],
+                    None,
+                )
+            })
+            .collect();
+        wf::await_all(&children);
+        children
+            .into_iter()
+            .map(|h| {
+                let json = wf::activity_result(h).map_err(|f| f.message)?;
+                json.parse()
+                    .map_err(|e| format!("child result {json}: {e}"))
+            })
+            .collect()
+    }
+
+    fn wait_or_cancel(ms: u64) -> String {
+        // Asking for the cancellation handle means this code decides what a cancel does.
+        let cancel = wf::cancellation();
+        let timer = wf::start_timer(ms);
+        status("waiting");
+        if wf::await_any(&[timer, cancel]) == cancel {
+            wf::cancel(timer);
+            status("cancelled");
+            wf::cancelled();
+        }
+        status("waited");
+        "waited".to_string()
+    }
 }
 
 export!(Workflows);

@@ -2,14 +2,14 @@
 //! workflow makes that needs the server records a command and, if it must wait, suspends the
 //! guest's fiber until a later activation resolved it.
 
-use super::state::{ActivityOptions, Done, Shared, WitState, lock};
+use super::state::{ActivityOptions, ChildOptions, Done, Shared, WitState, lock};
 use crate::convert::payload::json_payload;
 use std::future::poll_fn;
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use std::time::Duration;
 use temporalio_common::protos::coresdk::workflow_commands::{
-    ContinueAsNewWorkflowExecution, workflow_command,
+    CancelWorkflowExecution, ContinueAsNewWorkflowExecution, workflow_command,
 };
 use temporalio_common::protos::temporal::api::common::v1::Payload;
 
@@ -81,7 +81,9 @@ impl WitState {
         let shared = self.shared();
         let s = lock(&shared);
         if let Some(h) = handles.iter().find(|h| !s.is_known(**h)) {
-            wasmtime::bail!("handle {h} was never returned by start-activity or start-timer");
+            wasmtime::bail!(
+                "handle {h} was never returned by start-activity, start-timer, start-child or cancellation"
+            );
         }
         drop(s);
         Ok(shared)
@@ -235,6 +237,47 @@ impl Host for WitState {
         Ok(())
     }
 
+    async fn start_child(
+        &mut self,
+        workflow_type: String,
+        arguments: Vec<String>,
+        options: Option<types::ChildOptions>,
+    ) -> wasmtime::Result<u32> {
+        let input = arguments
+            .iter()
+            .enumerate()
+            .map(|(i, a)| json_argument(a, &format!("start-child {workflow_type}, argument {i}")))
+            .collect::<wasmtime::Result<Vec<_>>>()?;
+        let options = options.map_or_else(ChildOptions::default, |o| ChildOptions {
+            workflow_id: o.workflow_id,
+            task_queue: o.task_queue,
+            execution_timeout: o.execution_timeout_ms.map(Duration::from_millis),
+        });
+        Ok(lock(&self.shared()).start_child(&workflow_type, input, options))
+    }
+
+    async fn cancel(&mut self, h: u32) -> wasmtime::Result<()> {
+        let shared = self.check_handles(&[h])?;
+        lock(&shared).cancel(h);
+        Ok(())
+    }
+
+    async fn cancellation(&mut self) -> wasmtime::Result<u32> {
+        Ok(lock(&self.shared()).cancellation())
+    }
+
+    async fn cancelled(&mut self) -> wasmtime::Result<()> {
+        let shared = self.shared();
+        self::end(
+            &shared,
+            workflow_command::Variant::CancelWorkflowExecution(CancelWorkflowExecution {
+                details: None,
+            }),
+        )
+        .await;
+        Ok(())
+    }
+
     async fn continue_as_new(&mut self, arguments: Vec<String>) -> wasmtime::Result<()> {
         let payloads = arguments
             .iter()
@@ -242,26 +285,37 @@ impl Host for WitState {
             .map(|(i, a)| json_argument(a, &format!("continue-as-new, argument {i}")))
             .collect::<wasmtime::Result<Vec<_>>>()?;
         let shared = self.shared();
-        {
-            let mut s = lock(&shared);
-            let command = ContinueAsNewWorkflowExecution {
+        let command = {
+            let s = lock(&shared);
+            ContinueAsNewWorkflowExecution {
                 workflow_type: s.info.workflow_type.clone(),
                 task_queue: s.info.task_queue.clone(),
                 arguments: payloads,
                 ..Default::default()
-            };
-            s.commands
-                .push(workflow_command::Variant::ContinueAsNewWorkflowExecution(command).into());
-            s.ended = true;
-        }
-        // Never returns: the driver sees `ended` and drops the run with this call pending.
-        until(&shared, |s| {
-            s.blocked = true;
-            None::<()>
-        })
+            }
+        };
+        self::end(
+            &shared,
+            workflow_command::Variant::ContinueAsNewWorkflowExecution(command),
+        )
         .await;
         Ok(())
     }
+}
+
+/// Ends the run with `command` and never returns: the driver sees `ended` and drops the run
+/// with this call still pending.
+async fn end(shared: &Arc<Mutex<Shared>>, command: workflow_command::Variant) {
+    {
+        let mut s = lock(shared);
+        s.commands.push(command.into());
+        s.ended = true;
+    }
+    until(shared, |s| {
+        s.blocked = true;
+        None::<()>
+    })
+    .await;
 }
 
 /// Adds the workflow interface to `linker`.

@@ -4,6 +4,9 @@
 
 use super::state::{Done, Shared};
 use temporalio_common::protos::coresdk::activity_result::activity_resolution::Status;
+use temporalio_common::protos::coresdk::child_workflow::child_workflow_result::Status as ChildStatus;
+use temporalio_common::protos::coresdk::child_workflow::StartChildWorkflowExecutionFailedCause;
+use temporalio_common::protos::coresdk::workflow_activation::resolve_child_workflow_execution_start::Status as ChildStart;
 use temporalio_common::protos::coresdk::workflow_activation::WorkflowActivation;
 use temporalio_common::protos::coresdk::workflow_activation::workflow_activation_job::Variant;
 use temporalio_common::protos::temporal::api::failure::v1::{Failure, failure::FailureInfo};
@@ -65,7 +68,52 @@ pub(super) fn apply(
                 .push((q.query_id.clone(), q.query_type.clone())),
             Variant::DoUpdate(u) => applied.updates.push(u.protocol_instance_id.clone()),
             Variant::UpdateRandomSeed(s) => shared.reseed(s.randomness_seed),
-            Variant::CancelWorkflow(_) => applied.cancel = true,
+            // A guest that holds the cancellation handle decides itself; otherwise the run
+            // ends as cancelled.
+            Variant::CancelWorkflow(_) => {
+                if shared.request_cancel() {
+                    applied.poll = true;
+                } else {
+                    applied.cancel = true;
+                }
+            }
+            Variant::ResolveChildWorkflowExecutionStart(c) => {
+                match &c.status {
+                    Some(ChildStart::Succeeded(_)) => {}
+                    Some(ChildStart::Failed(f)) => shared.resolve(
+                        c.seq,
+                        Done::Failed {
+                            message: format!(
+                                "child workflow `{}` (id `{}`) could not start: {}",
+                                f.workflow_type,
+                                f.workflow_id,
+                                StartChildWorkflowExecutionFailedCause::try_from(f.cause)
+                                    .map_or("unknown cause", |c| c.as_str_name())
+                            ),
+                            error_type: Some("ChildWorkflowStartFailed".into()),
+                        },
+                    ),
+                    Some(ChildStart::Cancelled(x)) => {
+                        shared.resolve(c.seq, failed(x.failure.as_ref(), "the child was cancelled"))
+                    }
+                    None => {}
+                }
+                applied.poll = true;
+            }
+            Variant::ResolveChildWorkflowExecution(c) => {
+                let done = match c.result.as_ref().and_then(|r| r.status.as_ref()) {
+                    Some(ChildStatus::Completed(s)) => Done::Value(s.result.clone()),
+                    Some(ChildStatus::Failed(f)) => {
+                        failed(f.failure.as_ref(), "the child workflow failed")
+                    }
+                    Some(ChildStatus::Cancelled(x)) => {
+                        failed(x.failure.as_ref(), "the child workflow was cancelled")
+                    }
+                    None => failed(None, "the child workflow ended without an outcome"),
+                };
+                shared.resolve(c.seq, done);
+                applied.poll = true;
+            }
             // Patches are the official SDK's; a WIT-typed workflow versions by pinning.
             Variant::NotifyHasPatch(_) => {}
             Variant::RemoveFromCache(_) => return Err("an eviction mixed with other jobs".into()),
@@ -211,10 +259,10 @@ mod tests {
         let mut s = Shared::new(RunInfo::default(), 1);
         let q = activation(vec![Variant::QueryWorkflow(QueryWorkflow::default())]);
         assert!(!apply(&mut s, &q).expect("applies").poll);
-        let child = activation(vec![Variant::ResolveChildWorkflowExecutionStart(
+        let update = activation(vec![Variant::ResolveSignalExternalWorkflow(
             Default::default(),
         )]);
-        let e = apply(&mut s, &child).expect_err("not served");
-        assert!(e.contains("ResolveChildWorkflowExecutionStart"), "{e}");
+        let e = apply(&mut s, &update).expect_err("not served");
+        assert!(e.contains("ResolveSignalExternalWorkflow"), "{e}");
     }
 }

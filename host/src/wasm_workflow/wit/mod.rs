@@ -9,6 +9,7 @@
 
 mod bindings;
 mod jobs;
+mod options;
 mod plugin;
 mod run;
 mod state;

@@ -6,7 +6,7 @@ use super::bindings::{add_to_linker, until};
 use super::state::{Done, FailsWorkflow, WitState, lock};
 use crate::convert::payload::{null_payload, payload_to_val, val_to_payload};
 use crate::convert::{describe, describe_full, snake};
-use crate::manifest::ActivityDefaults;
+use crate::manifest::ActivityOptions;
 use crate::wasm_activity::exports::ExportedFunction;
 use std::collections::BTreeMap;
 use wasmtime::component::types::{ComponentFunc, ComponentItem, Type};
@@ -56,7 +56,7 @@ impl WitPlugin {
         engine: &Engine,
         component: &Component,
         functions: Vec<ExportedFunction>,
-        defaults: &BTreeMap<String, ActivityDefaults>,
+        defaults: &BTreeMap<String, ActivityOptions>,
     ) -> wasmtime::Result<Self> {
         let mut linker: Linker<WitState> = Linker::new(engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
@@ -123,7 +123,7 @@ fn signature(name: &str, f: &ComponentFunc) -> String {
 async fn call_activity(
     mut store: StoreContextMut<'_, WitState>,
     activity_type: String,
-    defaults: ActivityDefaults,
+    defaults: ActivityOptions,
     ty: ComponentFunc,
     params: &[Val],
     results: &mut [Val],

@@ -7,14 +7,15 @@
 //! must wait marks the run [`Shared::blocked`] and returns `Pending`, and the driver polls the
 //! guest again only after the next activation changed something here.
 
-use crate::manifest::ActivityDefaults;
+pub(crate) use super::options::{ActivityOptions, ChildOptions};
 use crate::runtime::limits::{Limited, MemoryLimiter};
 use crate::runtime::workflow_host::WorkflowState;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use temporalio_common::protos::coresdk::workflow_commands::{
-    ScheduleActivity, StartTimer, WorkflowCommand, workflow_command,
+    CancelChildWorkflowExecution, CancelTimer, RequestCancelActivity, ScheduleActivity,
+    StartChildWorkflowExecution, StartTimer, WorkflowCommand, workflow_command,
 };
 use temporalio_common::protos::temporal::api::common::v1::{Payload, RetryPolicy};
 use wasmtime_wasi::{WasiCtxView, WasiView};
@@ -22,38 +23,6 @@ use wasmtime_wasi::{WasiCtxView, WasiView};
 /// Start-to-close timeout of an activity whose options and manifest set no timeout (core
 /// needs one of start-to-close or schedule-to-close).
 pub(crate) const DEFAULT_START_TO_CLOSE: Duration = Duration::from_secs(300);
-
-/// Per-call activity options, as the guest gave them (`activity-options` in the contract).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct ActivityOptions {
-    pub task_queue: Option<String>,
-    pub start_to_close: Option<Duration>,
-    pub schedule_to_close: Option<Duration>,
-    pub heartbeat: Option<Duration>,
-    pub max_attempts: Option<u32>,
-    pub initial_interval: Option<Duration>,
-    pub non_retryable_error_types: Vec<String>,
-}
-
-impl ActivityOptions {
-    /// These options, each unset field taken from the manifest's `defaults`.
-    pub(crate) fn over(self, defaults: &ActivityDefaults) -> ActivityOptions {
-        let d = defaults;
-        ActivityOptions {
-            task_queue: self.task_queue.or_else(|| d.task_queue.clone()),
-            start_to_close: self.start_to_close.or(d.start_to_close),
-            schedule_to_close: self.schedule_to_close.or(d.schedule_to_close),
-            heartbeat: self.heartbeat.or(d.heartbeat),
-            max_attempts: self.max_attempts.or(d.max_attempts),
-            initial_interval: self.initial_interval.or(d.initial_interval),
-            non_retryable_error_types: if self.non_retryable_error_types.is_empty() {
-                d.non_retryable_error_types.clone()
-            } else {
-                self.non_retryable_error_types
-            },
-        }
-    }
-}
 
 /// How a started activity or timer ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,6 +34,16 @@ pub(crate) enum Done {
         message: String,
         error_type: Option<String>,
     },
+}
+
+/// What a handle stands for, to cancel it the right way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Started {
+    Timer,
+    Activity,
+    Child,
+    /// The run's cancellation request (no command: done when a request arrives).
+    Cancellation,
 }
 
 /// Facts about the run, fixed when it starts.
@@ -84,7 +63,12 @@ pub(crate) struct Shared {
     /// Commands produced since the last activation was completed.
     pub commands: Vec<WorkflowCommand>,
     next_seq: u32,
+    started: HashMap<u32, Started>,
     done: HashMap<u32, Done>,
+    /// The handle the guest awaits cancellation with, once it asked for one.
+    cancellation: Option<u32>,
+    /// Someone asked this workflow to cancel.
+    cancel_requested: bool,
     signals: HashMap<String, VecDeque<Option<Payload>>>,
     /// What each query answers (JSON text), as the guest last set it.
     pub queries: HashMap<String, String>,
@@ -159,14 +143,15 @@ impl Shared {
         z ^ (z >> 31)
     }
 
-    fn seq(&mut self) -> u32 {
+    fn seq(&mut self, what: Started) -> u32 {
         self.next_seq += 1;
+        self.started.insert(self.next_seq, what);
         self.next_seq
     }
 
     /// Commands a durable timer; its sequence number is its handle.
     pub(crate) fn start_timer(&mut self, after: Duration) -> u32 {
-        let seq = self.seq();
+        let seq = self.seq(Started::Timer);
         self.commands.push(
             workflow_command::Variant::StartTimer(StartTimer {
                 seq,
@@ -185,7 +170,7 @@ impl Shared {
         arguments: Vec<Payload>,
         options: ActivityOptions,
     ) -> u32 {
-        let seq = self.seq();
+        let seq = self.seq(Started::Activity);
         let o = options;
         let start_to_close = match (o.start_to_close, o.schedule_to_close) {
             (None, None) => Some(DEFAULT_START_TO_CLOSE),
@@ -218,6 +203,94 @@ impl Shared {
             .into(),
         );
         seq
+    }
+
+    /// Commands child workflow `workflow_type`; its sequence number is its handle.
+    pub(crate) fn start_child(
+        &mut self,
+        workflow_type: &str,
+        input: Vec<Payload>,
+        options: ChildOptions,
+    ) -> u32 {
+        let seq = self.seq(Started::Child);
+        let workflow_id = options
+            .workflow_id
+            .unwrap_or_else(|| format!("{}-child-{seq}", self.info.workflow_id));
+        self.commands.push(
+            workflow_command::Variant::StartChildWorkflowExecution(StartChildWorkflowExecution {
+                seq,
+                namespace: self.info.namespace.clone(),
+                workflow_id,
+                workflow_type: workflow_type.to_string(),
+                task_queue: options
+                    .task_queue
+                    .unwrap_or_else(|| self.info.task_queue.clone()),
+                input,
+                workflow_execution_timeout: options.execution_timeout.map(duration),
+                ..Default::default()
+            })
+            .into(),
+        );
+        seq
+    }
+
+    /// Asks to cancel what `handle` started; a timer is cancelled at once, an activity or a
+    /// child when the server says so. Nothing for a handle already done.
+    pub(crate) fn cancel(&mut self, handle: u32) {
+        if self.done.contains_key(&handle) {
+            return;
+        }
+        let variant = match self.started.get(&handle) {
+            Some(Started::Timer) => {
+                self.resolve(
+                    handle,
+                    Done::Failed {
+                        message: "the timer was cancelled".into(),
+                        error_type: Some("Cancelled".into()),
+                    },
+                );
+                workflow_command::Variant::CancelTimer(CancelTimer { seq: handle })
+            }
+            Some(Started::Activity) => {
+                workflow_command::Variant::RequestCancelActivity(RequestCancelActivity {
+                    seq: handle,
+                })
+            }
+            Some(Started::Child) => workflow_command::Variant::CancelChildWorkflowExecution(
+                CancelChildWorkflowExecution {
+                    child_workflow_seq: handle,
+                    reason: "cancelled by its parent".into(),
+                },
+            ),
+            Some(Started::Cancellation) | None => return,
+        };
+        self.commands.push(variant.into());
+    }
+
+    /// The handle done once this workflow is asked to cancel (the same one on every call).
+    pub(crate) fn cancellation(&mut self) -> u32 {
+        if let Some(h) = self.cancellation {
+            return h;
+        }
+        let h = self.seq(Started::Cancellation);
+        self.cancellation = Some(h);
+        if self.cancel_requested {
+            self.resolve(h, Done::Value(None));
+        }
+        h
+    }
+
+    /// Someone asked this workflow to cancel; true when the guest handles it itself (it
+    /// asked for the cancellation handle), false when the run is to end as cancelled now.
+    pub(crate) fn request_cancel(&mut self) -> bool {
+        self.cancel_requested = true;
+        match self.cancellation {
+            Some(h) => {
+                self.resolve(h, Done::Value(None));
+                true
+            }
+            None => false,
+        }
     }
 
     /// Records that `handle` ended.
@@ -288,86 +361,5 @@ impl Limited for WitState {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_random_sequence_depends_only_on_the_seed() {
-        let mut a = Shared::new(RunInfo::default(), 7);
-        let mut b = Shared::new(RunInfo::default(), 7);
-        let mut c = Shared::new(RunInfo::default(), 8);
-        let sa: Vec<u64> = (0..4).map(|_| a.random()).collect();
-        let sb: Vec<u64> = (0..4).map(|_| b.random()).collect();
-        let sc: Vec<u64> = (0..4).map(|_| c.random()).collect();
-        assert_eq!(sa, sb);
-        assert_ne!(sa, sc);
-        assert_ne!(sa[0], sa[1]);
-    }
-
-    #[test]
-    fn waiting_on_what_has_not_ended_marks_the_run_blocked() {
-        let mut s = Shared::new(RunInfo::default(), 1);
-        let h = s.start_timer(Duration::from_secs(1));
-        assert!(s.is_known(h) && !s.is_known(h + 1));
-        assert!(!s.is_done(h));
-        assert!(s.blocked);
-        s.blocked = false;
-        s.resolve(h, Done::Value(None));
-        assert_eq!(s.outcome(h), Some(Done::Value(None)));
-        assert!(!s.blocked);
-        assert_eq!(s.take_signal("go"), None);
-        assert!(s.blocked);
-        s.signal("go", None);
-        s.signal("go", Some(Payload::default()));
-        assert_eq!(s.take_signal("go"), Some(None));
-        assert_eq!(s.take_signal("go"), Some(Some(Payload::default())));
-    }
-
-    #[test]
-    fn a_calls_own_options_win_over_the_manifest_field_by_field() {
-        let defaults = ActivityDefaults {
-            task_queue: Some("orders".into()),
-            start_to_close: Some(Duration::from_secs(30)),
-            max_attempts: Some(3),
-            non_retryable_error_types: vec!["PluginError".into()],
-            ..Default::default()
-        };
-        let own = ActivityOptions {
-            max_attempts: Some(1),
-            ..Default::default()
-        };
-        let merged = own.over(&defaults);
-        assert_eq!(merged.max_attempts, Some(1));
-        assert_eq!(merged.task_queue.as_deref(), Some("orders"));
-        assert_eq!(merged.start_to_close, Some(Duration::from_secs(30)));
-        assert_eq!(merged.non_retryable_error_types, ["PluginError"]);
-        assert_eq!(
-            ActivityOptions::default().over(&ActivityDefaults::default()),
-            ActivityOptions::default()
-        );
-    }
-
-    #[test]
-    fn an_activity_without_timeouts_gets_the_default_start_to_close() {
-        let mut s = Shared::new(
-            RunInfo {
-                task_queue: "q".into(),
-                ..Default::default()
-            },
-            1,
-        );
-        let h = s.schedule_activity("greet", vec![], ActivityOptions::default());
-        let Some(temporalio_common::protos::coresdk::workflow_commands::workflow_command::Variant::ScheduleActivity(a)) =
-            &s.commands[0].variant
-        else {
-            panic!("not an activity: {:?}", s.commands[0]);
-        };
-        assert_eq!(a.seq, h);
-        assert_eq!(a.task_queue, "q");
-        assert_eq!(
-            a.start_to_close_timeout,
-            Some(duration(DEFAULT_START_TO_CLOSE))
-        );
-        assert!(a.retry_policy.is_none());
-    }
-}
+#[path = "state_tests.rs"]
+mod tests;

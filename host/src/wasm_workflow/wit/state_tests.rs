@@ -1,0 +1,116 @@
+//! Unit tests of [`super`]: the shared state of a WIT-typed run, without a server.
+
+use super::*;
+use crate::manifest::ActivityOptions;
+
+#[test]
+fn the_random_sequence_depends_only_on_the_seed() {
+    let mut a = Shared::new(RunInfo::default(), 7);
+    let mut b = Shared::new(RunInfo::default(), 7);
+    let mut c = Shared::new(RunInfo::default(), 8);
+    let sa: Vec<u64> = (0..4).map(|_| a.random()).collect();
+    let sb: Vec<u64> = (0..4).map(|_| b.random()).collect();
+    let sc: Vec<u64> = (0..4).map(|_| c.random()).collect();
+    assert_eq!(sa, sb);
+    assert_ne!(sa, sc);
+    assert_ne!(sa[0], sa[1]);
+}
+
+#[test]
+fn waiting_on_what_has_not_ended_marks_the_run_blocked() {
+    let mut s = Shared::new(RunInfo::default(), 1);
+    let h = s.start_timer(Duration::from_secs(1));
+    assert!(s.is_known(h) && !s.is_known(h + 1));
+    assert!(!s.is_done(h));
+    assert!(s.blocked);
+    s.blocked = false;
+    s.resolve(h, Done::Value(None));
+    assert_eq!(s.outcome(h), Some(Done::Value(None)));
+    assert!(!s.blocked);
+    assert_eq!(s.take_signal("go"), None);
+    assert!(s.blocked);
+    s.signal("go", None);
+    s.signal("go", Some(Payload::default()));
+    assert_eq!(s.take_signal("go"), Some(None));
+    assert_eq!(s.take_signal("go"), Some(Some(Payload::default())));
+}
+
+#[test]
+fn cancelling_a_timer_resolves_it_and_a_handled_cancellation_wakes_its_handle() {
+    let mut s = Shared::new(RunInfo::default(), 1);
+    let timer = s.start_timer(Duration::from_secs(60));
+    let activity = s.schedule_activity("a", vec![], ActivityOptions::default());
+    s.commands.clear();
+    s.cancel(timer);
+    s.cancel(activity);
+    assert!(matches!(s.outcome(timer), Some(Done::Failed { .. })));
+    assert_eq!(
+        s.outcome(activity),
+        None,
+        "an activity waits for the server's word"
+    );
+    assert_eq!(s.commands.len(), 2, "{:?}", s.commands);
+    s.cancel(timer);
+    assert_eq!(s.commands.len(), 2, "a done handle is not cancelled twice");
+
+    // Without a cancellation handle, a request ends the run; with one, it wakes it.
+    assert!(!Shared::new(RunInfo::default(), 1).request_cancel());
+    let h = s.cancellation();
+    assert_eq!(s.cancellation(), h);
+    assert!(!s.is_done(h));
+    assert!(s.request_cancel());
+    assert!(s.is_done(h));
+    // Asked for after the request: done at once.
+    let mut late = Shared::new(RunInfo::default(), 1);
+    assert!(!late.request_cancel());
+    let h = late.cancellation();
+    assert!(late.is_done(h));
+}
+
+#[test]
+fn a_calls_own_options_win_over_the_manifest_field_by_field() {
+    let defaults = ActivityOptions {
+        task_queue: Some("orders".into()),
+        start_to_close: Some(Duration::from_secs(30)),
+        max_attempts: Some(3),
+        non_retryable_error_types: vec!["PluginError".into()],
+        ..Default::default()
+    };
+    let own = ActivityOptions {
+        max_attempts: Some(1),
+        ..Default::default()
+    };
+    let merged = own.over(&defaults);
+    assert_eq!(merged.max_attempts, Some(1));
+    assert_eq!(merged.task_queue.as_deref(), Some("orders"));
+    assert_eq!(merged.start_to_close, Some(Duration::from_secs(30)));
+    assert_eq!(merged.non_retryable_error_types, ["PluginError"]);
+    assert_eq!(
+        ActivityOptions::default().over(&ActivityOptions::default()),
+        ActivityOptions::default()
+    );
+}
+
+#[test]
+fn an_activity_without_timeouts_gets_the_default_start_to_close() {
+    let mut s = Shared::new(
+        RunInfo {
+            task_queue: "q".into(),
+            ..Default::default()
+        },
+        1,
+    );
+    let h = s.schedule_activity("greet", vec![], ActivityOptions::default());
+    let Some(temporalio_common::protos::coresdk::workflow_commands::workflow_command::Variant::ScheduleActivity(a)) =
+        &s.commands[0].variant
+    else {
+        panic!("not an activity: {:?}", s.commands[0]);
+    };
+    assert_eq!(a.seq, h);
+    assert_eq!(a.task_queue, "q");
+    assert_eq!(
+        a.start_to_close_timeout,
+        Some(duration(DEFAULT_START_TO_CLOSE))
+    );
+    assert!(a.retry_policy.is_none());
+}

@@ -1,0 +1,86 @@
+// wasm-worker's example WIT-typed workflow, in JavaScript (componentize-js).
+//
+// A workflow is a plain exported function. Calling `renderBatch` (imported from js-activity's
+// WIT) schedules that activity and returns its typed result; the host suspends this code
+// while the server works and, on replay, runs it again from the start, answering each call
+// from history. So: no Date.now(), Math.random(), timers or fetch of its own — `nowMs`,
+// `random` and activities are the deterministic ways out.
+//
+// Bindings (componentize-js 0.23): WIT names become camelCase; u64 is a BigInt; a call whose
+// WIT result is an `err` throws an error whose `payload` is the err value; throwing from an
+// exported function that returns result<_, string> makes its `err` (the thrown `payload`).
+
+import {
+  activityResult,
+  awaitAll,
+  continueAsNew,
+  log,
+  nowMs,
+  setQueryResult,
+  sleep,
+  startActivity,
+  waitSignal,
+} from 'wasm-worker:workflow/workflow@0.1.0';
+import { renderBatch } from 'example:js-activity/templates';
+
+/** The workflow's own failure: its `payload` becomes the `err` string. */
+class WorkflowError extends Error {
+  constructor(message) {
+    super(message);
+    this.payload = message;
+  }
+}
+
+function status(text) {
+  setQueryResult('status', JSON.stringify(text));
+}
+
+function sendMailing(request) {
+  // Fan-out: every preview is scheduled before any is awaited.
+  status('rendering previews');
+  const template = JSON.stringify(request.template);
+  const handles = request.recipients.map((r) =>
+    startActivity('render_template', [template, JSON.stringify(r.values)], undefined),
+  );
+  awaitAll(new Uint32Array(handles));
+  const previews = handles.map((h) => {
+    try {
+      return JSON.parse(activityResult(h)).text;
+    } catch (e) {
+      throw new WorkflowError(`render_template failed: ${e.payload?.message ?? e}`);
+    }
+  });
+
+  // A typed import: the arguments and the result are WIT values, not JSON.
+  status('rendering the batch');
+  const batch = renderBatch(request.template, request.recipients);
+
+  let approvedBy = request.approver;
+  if (approvedBy === undefined || approvedBy === null) {
+    status('awaiting approval');
+    approvedBy = JSON.parse(waitSignal('approve'));
+  }
+  log('info', `mailing approved by ${approvedBy}`);
+
+  status('cooling off');
+  sleep(request.coolOffMs);
+  status('done');
+  return {
+    previews,
+    messages: batch.messages.length,
+    skipped: batch.skipped,
+    approvedBy: String(approvedBy),
+    decidedAtMs: nowMs(),
+  };
+}
+
+function addRounds(progress) {
+  if (progress.left === 0) {
+    return progress.sum;
+  }
+  continueAsNew([JSON.stringify({ left: progress.left - 1, sum: progress.sum + progress.left })]);
+  throw new Error('continue-as-new does not return');
+}
+
+// The WIT interface `workflows`: componentize-js looks up an export of this name.
+export const workflows = { sendMailing, addRounds };
