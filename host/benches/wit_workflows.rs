@@ -115,6 +115,21 @@ fn main() {
             samples: 200,
             cached: 100,
         },
+        Flow {
+            language: "JavaScript (componentize-js)",
+            workflow_type: "send_mailing",
+            input: serde_json::json!({
+                "template": "Dear {{name}}",
+                "recipients": [{"id": "r1", "email": "r1@example.com", "values": [["name", "Ann"]]}],
+                "cool-off-ms": 1000,
+            }),
+            first_result: serde_json::json!({
+                "text": "Dear Ann", "used-keys": ["name"], "unused-keys": [],
+            }),
+            next: "render_batch",
+            samples: 200,
+            cached: 100,
+        },
     ];
     let rt = tokio();
     println!(
@@ -128,7 +143,8 @@ fn main() {
         };
         let file = match flow.workflow_type {
             "process_order" => "order_workflow.wasm",
-            _ => "python_workflow.wasm",
+            "review_documents" => "python_workflow.wasm",
+            _ => "js_workflow.wasm",
         };
         let (_runtime, set, metrics) = load(&[file], pool);
         let workflows = common::workflows(&set, &metrics);

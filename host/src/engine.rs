@@ -78,16 +78,20 @@ fn count(n: usize) -> u32 {
 /// and copy-on-write memory images make a fresh instance's memory nearly free. Slots reserve
 /// address space, not memory.
 fn pooling(pool: PoolSize) -> PoolingAllocationConfig {
-    // Activity toolchains that embed an interpreter (componentize-py) use a dozen core
-    // instances and several memories per component; a workflow run uses one or two. An
-    // activity may briefly overlap with the next attempt, hence the doubling.
+    // Toolchains that embed an interpreter (componentize-py) use a dozen core instances and
+    // several memories per component, for activities and for WIT-typed workflow runs alike
+    // (a Python run: 14 core instances); a Rust workflow run uses one or two. Core instances
+    // and tables are cheap to allow (no memory is reserved per slot), so runs get room for
+    // interpreters; memories reserve address space, so they stay at two per run, and a pool
+    // that runs out evicts the least recently used run (`RunBudget::make_room`). An activity
+    // may briefly overlap with the next attempt, hence the doubling.
     let activities = pool.activities.saturating_mul(2);
     let runs = pool.workflow_runs;
     let mut p = PoolingAllocationConfig::default();
     p.total_component_instances(count(activities + runs + 16));
-    p.total_core_instances(count(activities * 16 + runs * 4 + 64));
+    p.total_core_instances(count(activities * 16 + runs * 16 + 64));
     p.total_memories(count(activities * 4 + runs * 2 + 16));
-    p.total_tables(count(activities * 16 + runs * 4 + 64));
+    p.total_tables(count(activities * 16 + runs * 16 + 64));
     p.max_core_instances_per_component(64);
     p.max_memories_per_component(8);
     p.max_tables_per_component(64);

@@ -129,6 +129,33 @@ impl RunBudget {
         }
     }
 
+    /// The instance pool is full: asks for the eviction of the least recently used run not
+    /// already asked for, whatever generation holds it, so a retried task finds a slot.
+    pub(crate) fn make_room(&self) {
+        let (victim, evictor) = {
+            let mut inner = self.inner();
+            let Some(key) = inner
+                .runs
+                .iter()
+                .filter(|(_, e)| !e.asked)
+                .min_by_key(|(_, e)| e.used)
+                .map(|(k, _)| k.clone())
+            else {
+                return;
+            };
+            if let Some(e) = inner.runs.get_mut(&key) {
+                e.asked = true;
+            }
+            let evictor = inner.evictors.get(&key.0).and_then(Weak::upgrade);
+            (key.1, evictor)
+        };
+        self.metrics.workflow_memory_evictions.inc();
+        match evictor {
+            Some(evict) => evict(&victim),
+            None => tracing::debug!(run_id = %victim, "no worker to evict through yet"),
+        }
+    }
+
     /// `run_id` of `owner` no longer holds an instance (evicted, failed, or its generation
     /// stopped).
     pub(crate) fn dropped(&self, owner: Owner, run_id: &str) {
@@ -202,6 +229,31 @@ mod tests {
         assert_eq!(
             budget.metrics.workflow_memory_bytes.get(),
             i64::try_from(81 * MIB).expect("fits")
+        );
+    }
+
+    #[test]
+    fn a_full_pool_evicts_the_least_recently_used_run_once() {
+        let budget = RunBudget::new(u64::MAX, &HostMetrics::new());
+        let (a, b) = (budget.owner(), budget.owner());
+        let (evict_a, asked_a) = recording();
+        let (evict_b, asked_b) = recording();
+        budget.set_evictor(a, &evict_a);
+        budget.set_evictor(b, &evict_b);
+        budget.cached(b, "old", MIB);
+        budget.cached(a, "new", MIB);
+        budget.make_room();
+        assert_eq!(*asked_b.lock().expect("lock"), ["old"]);
+        budget.make_room();
+        assert_eq!(
+            *asked_a.lock().expect("lock"),
+            ["new"],
+            "the next oldest, not old again"
+        );
+        budget.make_room();
+        assert_eq!(
+            asked_a.lock().expect("lock").len() + asked_b.lock().expect("lock").len(),
+            2
         );
     }
 

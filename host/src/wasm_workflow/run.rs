@@ -96,10 +96,12 @@ impl Run {
                 ));
             }
             Ok(Err(trap)) => {
-                return Err((
-                    format!("the workflow trapped while starting: {trap:#}"),
-                    TaskFailure::Trap,
-                ));
+                let cause = TaskFailure::of_instantiation(&trap, TaskFailure::Trap);
+                let mut message = format!("the workflow trapped while starting: {trap:#}");
+                if cause == TaskFailure::PoolFull {
+                    message = format!("{message}; {}", super::failure::POOL_FULL_HINT);
+                }
+                return Err((message, cause));
             }
             Ok(Ok((_, Err(failure)))) => {
                 let f: Failure =

@@ -9,6 +9,7 @@
 use super::budget::EvictFn;
 use super::budget::{Evictor, Owner, RunBudget};
 use super::cached::CachedRun;
+use super::failure::TaskFailure;
 use super::run_cap::RunCaps;
 use super::{ACTIVATION_BUDGET, WorkflowPlugin};
 use crate::config::Versioning;
@@ -185,6 +186,9 @@ impl Workflows {
                 match started {
                     Ok(run) => run,
                     Err((message, cause)) => {
+                        if cause == TaskFailure::PoolFull {
+                            self.budget.make_room();
+                        }
                         self.metrics
                             .workflow_task_failures
                             .with_label_values(&[&init.workflow_type, cause.label()])
@@ -229,6 +233,9 @@ impl Workflows {
                 Ok(completion)
             }
             Err(failed) => {
+                if failed.cause == TaskFailure::PoolFull {
+                    self.budget.make_room();
+                }
                 // The instance may be mid-call or poisoned: drop it; core replays the run into
                 // a fresh one when the task is retried.
                 self.metrics

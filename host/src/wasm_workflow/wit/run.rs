@@ -7,7 +7,7 @@
 //! commands issued with history and fails the task on a mismatch (non-determinism), naming
 //! both.
 
-use super::super::failure::{Failed, TaskFailure};
+use super::super::failure::{Failed, POOL_FULL_HINT, TaskFailure};
 use super::super::guest_output;
 use super::jobs::{self, Applied};
 use super::plugin::WitPlugin;
@@ -179,15 +179,18 @@ impl WitRun {
                 Ok(Some(Err(e))) => match e.downcast::<FailsWorkflow>() {
                     Ok(f) => terminal = Some(fail_workflow(f.message, &f.error_type)),
                     Err(trap) => {
+                        let cause = TaskFailure::of_instantiation(&trap, TaskFailure::Trap);
                         let mut what = if MemoryLimitExceeded::caused(&trap).is_some() {
                             "exceeded its memory limit".to_string()
+                        } else if cause == TaskFailure::PoolFull {
+                            format!("could not start: {POOL_FULL_HINT}")
                         } else {
                             format!("trapped: {trap:#}")
                         };
                         if !stderr_tail.is_empty() {
                             what.push_str(&format!("\nguest stderr:\n{stderr_tail}"));
                         }
-                        return Err(fail(format!("{who} {what}"), TaskFailure::Trap));
+                        return Err(fail(format!("{who} {what}"), cause));
                     }
                 },
             }
