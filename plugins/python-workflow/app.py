@@ -10,6 +10,7 @@ Build with `./build.sh`; the `wit_world` package is generated from `wit/` while 
 """
 
 import json
+from typing import List
 
 from componentize_py_types import Err
 from wit_world import exports
@@ -66,7 +67,13 @@ class Workflows(exports.Workflows):
 
         approved_by = request.approver
         if approved_by is None:
+            # Approval or cancellation, whichever comes first.
             status("awaiting approval")
+            approval = workflow.signal_handle("approve")
+            cancel = workflow.cancellation()
+            if workflow.await_any([approval, cancel]) == cancel:
+                status("cancelled")
+                workflow.cancelled()
             approved_by = json.loads(workflow.wait_signal("approve"))
         workflow.log(Level.INFO, f"review approved by {approved_by}")
 
@@ -80,6 +87,33 @@ class Workflows(exports.Workflows):
             approved_by=str(approved_by),
             decided_at_ms=workflow.now_ms(),
         )
+
+    def review_batches(self, requests: List[ReviewRequest]) -> List[int]:
+        children = [
+            workflow.start_child(
+                "review_documents",
+                [
+                    json.dumps(
+                        {
+                            "documents": r.documents,
+                            "required": r.required,
+                            "cool-off-ms": r.cool_off_ms,
+                            "approver": "batch",
+                        }
+                    )
+                ],
+                None,
+            )
+            for r in requests
+        ]
+        workflow.await_all(children)
+        valid = []
+        for h in children:
+            try:
+                valid.append(json.loads(workflow.activity_result(h))["valid"])
+            except Err as e:
+                raise Err(f"a child review failed: {e.value.message}")
+        return valid
 
     def sum_rounds(self, progress: Rounds) -> int:
         if progress.left == 0:

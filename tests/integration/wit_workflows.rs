@@ -329,14 +329,21 @@ async fn runs_replay_by_re_execution_and_a_mismatched_history_is_named() {
     assert!(evictions >= 4, "every task evicted its run: {evictions}");
     host.stop().await.expect("stop");
 
+    replays_and_names_a_mismatch(dir.path(), &id).await;
+}
+
+/// The history of run `id` replays through the plugins of `dir` without a failure; the same
+/// history with its first scheduled activity's type changed fails to replay with core's
+/// non-determinism message naming the type in history and the type the code scheduled.
+async fn replays_and_names_a_mismatch(dir: &std::path::Path, id: &str) {
     let client = client(shared_server()).await;
-    let events = history(&client, &id).await;
-    let workflows = crate::common::workflows::replay_workflows(dir.path()).await;
+    let events = history(&client, id).await;
+    let workflows = crate::common::workflows::replay_workflows(dir).await;
     let clean = temporalio_common::protos::temporal::api::history::v1::History {
         events: events.clone(),
     };
     let failures =
-        wasm_worker::replay::replay(workflows.clone(), "replay", vec![(clean, id.clone())])
+        wasm_worker::replay::replay(workflows.clone(), "replay", vec![(clean, id.to_string())])
             .await
             .expect("replay ran");
     assert!(failures.is_empty(), "{failures:?}");
@@ -349,17 +356,20 @@ async fn runs_replay_by_re_execution_and_a_mismatched_history_is_named() {
             _ => None,
         })
         .expect("a scheduled activity");
-    first.activity_type.as_mut().expect("type").name = "summarize_order_v0".into();
+    let name = &mut first.activity_type.as_mut().expect("type").name;
+    let issued = name.clone();
+    *name = format!("{issued}_v0");
     let drifted =
         temporalio_common::protos::temporal::api::history::v1::History { events: drifted };
-    let failures = wasm_worker::replay::replay(workflows, "replay", vec![(drifted, id)])
-        .await
-        .expect("replay ran");
+    let failures =
+        wasm_worker::replay::replay(workflows, "replay", vec![(drifted, id.to_string())])
+            .await
+            .expect("replay ran");
     assert!(
         failures.len() == 1
             && failures[0].contains("Nondeterminism")
-            && failures[0].contains("'summarize_order_v0'")
-            && failures[0].contains("'summarize_order'"),
+            && failures[0].contains(&format!("'{issued}_v0'"))
+            && failures[0].contains(&format!("'{issued}'")),
         "{failures:?}"
     );
 }
@@ -389,7 +399,7 @@ pub struct Example {
 pub async fn run_example(example: &Example, cached: usize) {
     use crate::polyglot::built;
     let [workflow_file, activity_file] = example.files;
-    let (host, queue, _dir) = plugin_host_with(
+    let (host, queue, dir) = plugin_host_with(
         &[
             (workflow_file, built(workflow_file)),
             (activity_file, built(activity_file)),
@@ -450,6 +460,9 @@ pub async fn run_example(example: &Example, cached: usize) {
     let (_, metrics) = http_get(host.metrics_addr(), "/metrics").await;
     if cached == 0 {
         assert!(evictions(&metrics) >= 5, "{metrics}");
+        // Offline, through core's replayer: the recorded history replays on the same code,
+        // and a history the code does not match is named.
+        replays_and_names_a_mismatch(dir.path(), &id).await;
     }
     host.stop().await.expect("stop");
 }
@@ -507,6 +520,100 @@ pub mod python {
         run_example(&example(), 0).await;
     }
 
+    /// Children (one review per batch, started together) and cancellation handled by the
+    /// Python code (it awaits approval or cancellation, whichever comes first).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn python_children_and_a_cancel_the_workflow_handles() {
+        use super::{history, status};
+        use crate::common::workflows::{ByName, client};
+        use crate::common::{eventually, shared_server, unique};
+        use std::time::Duration;
+        use temporalio_client::{WorkflowGetResultOptions, WorkflowStartOptions};
+        use temporalio_common::protos::temporal::api::enums::v1::EventType;
+        use temporalio_common::protos::temporal::api::history::v1::HistoryEvent;
+
+        let e = example();
+        let (host, queue, _dir) = plugin_host_with(
+            &[
+                ("python_workflow.wasm", built("python_workflow.wasm")),
+                ("python_activity.wasm", built("python_activity.wasm")),
+            ],
+            &[],
+            |_| {},
+        )
+        .await;
+        let client = client(shared_server()).await;
+        let batches = client
+            .start_workflow(
+                ByName("review_batches"),
+                json!([e.request.clone(), e.request.clone()]),
+                WorkflowStartOptions::new(&queue, unique("py-batches")).build(),
+            )
+            .await
+            .expect("start");
+        assert_eq!(
+            batches
+                .get_result(WorkflowGetResultOptions::default())
+                .await
+                .expect("batches"),
+            json!([DOCUMENTS - 1, DOCUMENTS - 1])
+        );
+
+        let id = unique("py-cancel");
+        let waiting = client
+            .start_workflow(
+                ByName("review_documents"),
+                e.request.clone(),
+                WorkflowStartOptions::new(&queue, &id).build(),
+            )
+            .await
+            .expect("start");
+        eventually(Duration::from_secs(60), "the review to wait for approval", || {
+            let waiting = &waiting;
+            async move {
+                (status(waiting).await.ok()? == json!("awaiting approval")).then_some(())
+            }
+        })
+        .await;
+        waiting
+            .cancel(
+                temporalio_client::WorkflowCancelOptions::builder()
+                    .reason("test")
+                    .build(),
+            )
+            .await
+            .expect("cancel");
+        assert!(
+            waiting
+                .get_result(WorkflowGetResultOptions::default())
+                .await
+                .is_err()
+        );
+        let kinds: Vec<EventType> = history(&client, &id)
+            .await
+            .iter()
+            .map(HistoryEvent::event_type)
+            .collect();
+        assert_eq!(
+            kinds.last(),
+            Some(&EventType::WorkflowExecutionCanceled),
+            "{kinds:?}"
+        );
+        assert_eq!(
+            status(&waiting).await,
+            Ok(json!("cancelled")),
+            "the code saw the cancel"
+        );
+        host.stop().await.expect("stop");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_second_host_finishes_a_python_run_the_first_left_half_done() {
+        let e = example();
+        let files: Vec<(&str, Vec<u8>)> = e.files.iter().map(|f| (*f, built(f))).collect();
+        super::takeover(&files, e.workflow, e.request.clone(), e.check).await;
+    }
+
     /// `/status` lists a WIT-typed workflow's activity imports, and warns when no plugin of
     /// the set exports one of them.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -541,13 +648,31 @@ pub mod python {
 /// re-executes the function from history and finishes it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_host_finishes_a_typed_run_the_first_left_half_done() {
+    let lines = json!([{"sku": "tea", "quantity": 2, "unit-price": 3.5}, {"sku": "cup", "quantity": 1, "unit-price": 4.0}]);
+    takeover(
+        &[
+            ("order_workflow.wasm", guests::bytes(ORDER_WORKFLOW)),
+            ("hello_activity.wasm", guests::bytes(HELLO_ACTIVITY)),
+        ],
+        "process_order",
+        request("A-1", lines),
+        check_receipt,
+    )
+    .await;
+}
+
+/// Starts `workflow_type` on a host process serving `files`, kills that process once the run
+/// waits for approval, starts a second one, approves, and checks the result.
+pub async fn takeover(
+    files: &[(&str, Vec<u8>)],
+    workflow_type: &'static str,
+    input: Value,
+    check: fn(&Value),
+) {
     use crate::common::{self, spawn_host};
     let plugins = tempfile::tempdir().expect("tempdir");
-    for (name, path) in [
-        ("order_workflow.wasm", ORDER_WORKFLOW),
-        ("hello_activity.wasm", HELLO_ACTIVITY),
-    ] {
-        std::fs::write(plugins.path().join(name), guests::bytes(path)).expect("write");
+    for (name, bytes) in files {
+        std::fs::write(plugins.path().join(name), bytes).expect("write");
     }
     let queue = unique("wit-takeover");
     let deployment = unique("dep");
@@ -570,17 +695,16 @@ async fn a_second_host_finishes_a_typed_run_the_first_left_half_done() {
     common::wait_ready(addr).await;
 
     let client = client(shared_server()).await;
-    let lines = json!([{"sku": "tea", "quantity": 2, "unit-price": 3.5}, {"sku": "cup", "quantity": 1, "unit-price": 4.0}]);
     let handle = client
         .start_workflow(
-            ByName("process_order"),
-            request("A-1", lines),
+            ByName(workflow_type),
+            input,
             WorkflowStartOptions::new(&queue, unique("half-done")).build(),
         )
         .await
         .expect("start");
     eventually(
-        Duration::from_secs(60),
+        Duration::from_secs(90),
         "the run to wait for approval on the first host",
         || {
             let handle = &handle;
@@ -609,12 +733,13 @@ async fn a_second_host_finishes_a_typed_run_the_first_left_half_done() {
         .get_result(WorkflowGetResultOptions::default())
         .await
         .expect("result");
-    check_receipt(&result);
+    check(&result);
+    assert_eq!(result["approved_by"], json!("dana"), "{result}");
     let (_, metrics) = http_get(addr, "/metrics").await;
     assert!(
-        metrics.lines().any(|l| l.starts_with(
-            "wasm_worker_workflow_activations_total{workflow_type=\"process_order\"}"
-        )),
+        metrics.lines().any(|l| l.starts_with(&format!(
+            "wasm_worker_workflow_activations_total{{workflow_type=\"{workflow_type}\"}}"
+        ))),
         "the second host ran the workflow: {metrics}"
     );
 }
@@ -698,6 +823,7 @@ pub mod javascript {
     //! activity plugin.
 
     use super::{Example, run_example};
+    use crate::polyglot::built;
     use serde_json::{Value, json};
 
     const RECIPIENTS: usize = 10;
@@ -733,6 +859,13 @@ pub mod javascript {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_javascript_workflow_replays_when_nothing_is_cached() {
         run_example(&example(), 0).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_second_host_finishes_a_javascript_run_the_first_left_half_done() {
+        let e = example();
+        let files: Vec<(&str, Vec<u8>)> = e.files.iter().map(|f| (*f, built(f))).collect();
+        super::takeover(&files, e.workflow, e.request.clone(), e.check).await;
     }
 }
 

@@ -223,6 +223,10 @@ impl Host for WitState {
         json_text(arg.as_ref(), &format!("signal `{name}`'s argument"))
     }
 
+    async fn signal_handle(&mut self, name: String) -> wasmtime::Result<u32> {
+        Ok(lock(&self.shared()).signal_handle(&name))
+    }
+
     async fn set_query_result(&mut self, name: String, json: String) -> wasmtime::Result<()> {
         if json.len() > MAX_QUERY_RESULT_BYTES {
             wasmtime::bail!(

@@ -44,6 +44,8 @@ enum Started {
     Child,
     /// The run's cancellation request (no command: done when a request arrives).
     Cancellation,
+    /// A signal arriving (no command: done when one is queued).
+    Signal,
 }
 
 /// Facts about the run, fixed when it starts.
@@ -69,6 +71,8 @@ pub(crate) struct Shared {
     cancellation: Option<u32>,
     /// Someone asked this workflow to cancel.
     cancel_requested: bool,
+    /// Handles waiting for a signal of each name to be queued.
+    signal_waits: HashMap<String, Vec<u32>>,
     signals: HashMap<String, VecDeque<Option<Payload>>>,
     /// What each query answers (JSON text), as the guest last set it.
     pub queries: HashMap<String, String>,
@@ -262,7 +266,7 @@ impl Shared {
                     reason: "cancelled by its parent".into(),
                 },
             ),
-            Some(Started::Cancellation) | None => return,
+            Some(Started::Cancellation | Started::Signal) | None => return,
         };
         self.commands.push(variant.into());
     }
@@ -317,12 +321,29 @@ impl Shared {
         handle >= 1 && handle <= self.next_seq
     }
 
-    /// Keeps a signal until the guest waits for it.
+    /// Keeps a signal until the guest waits for it; its handles are done.
     pub(crate) fn signal(&mut self, name: &str, first_argument: Option<Payload>) {
         self.signals
             .entry(name.to_string())
             .or_default()
             .push_back(first_argument);
+        for h in self.signal_waits.remove(name).unwrap_or_default() {
+            self.resolve(h, Done::Value(None));
+        }
+    }
+
+    /// A handle done once a signal `name` is queued (at once if one is).
+    pub(crate) fn signal_handle(&mut self, name: &str) -> u32 {
+        let h = self.seq(Started::Signal);
+        if self.signals.get(name).is_some_and(|q| !q.is_empty()) {
+            self.resolve(h, Done::Value(None));
+        } else {
+            self.signal_waits
+                .entry(name.to_string())
+                .or_default()
+                .push(h);
+        }
+        h
     }
 
     /// The oldest signal `name` not yet taken (its first argument), marking the run blocked

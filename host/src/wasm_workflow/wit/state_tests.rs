@@ -114,3 +114,22 @@ fn an_activity_without_timeouts_gets_the_default_start_to_close() {
     );
     assert!(a.retry_policy.is_none());
 }
+
+#[test]
+fn a_signal_handle_is_done_once_a_signal_of_its_name_is_queued() {
+    let mut s = Shared::new(RunInfo::default(), 1);
+    let h = s.signal_handle("approve");
+    let timer = s.start_timer(Duration::from_secs(60));
+    assert!(!s.is_done(h));
+    s.signal("other", None);
+    assert!(!s.is_done(h));
+    s.signal("approve", None);
+    assert!(s.is_done(h));
+    assert!(!s.is_done(timer));
+    // Queued already: done at once, and taking the signal does not wait.
+    let again = s.signal_handle("approve");
+    assert!(s.is_done(again));
+    s.blocked = false;
+    assert_eq!(s.take_signal("approve"), Some(None));
+    assert!(!s.blocked);
+}
