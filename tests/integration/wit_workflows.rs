@@ -154,6 +154,33 @@ async fn approved(
     (result, id)
 }
 
+/// Asks the run behind `handle` (workflow id `id`) to cancel; returns its history's event
+/// types once it ended, after checking it ended as cancelled.
+async fn cancel_run(handle: &Handle, id: &str) -> Vec<EventType> {
+    let cancel = temporalio_client::WorkflowCancelOptions::builder()
+        .reason("test")
+        .build();
+    handle.cancel(cancel).await.expect("cancel");
+    assert!(
+        handle
+            .get_result(WorkflowGetResultOptions::default())
+            .await
+            .is_err()
+    );
+    let client = client(shared_server()).await;
+    let kinds: Vec<EventType> = history(&client, id)
+        .await
+        .iter()
+        .map(HistoryEvent::event_type)
+        .collect();
+    assert_eq!(
+        kinds.last(),
+        Some(&EventType::WorkflowExecutionCanceled),
+        "{kinds:?}"
+    );
+    kinds
+}
+
 /// `wasm_worker_workflow_evictions_total` in a scrape.
 fn evictions(metrics: &str) -> u64 {
     metrics
@@ -524,13 +551,11 @@ pub mod python {
     /// Python code (it awaits approval or cancellation, whichever comes first).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn python_children_and_a_cancel_the_workflow_handles() {
-        use super::{history, status};
+        use super::status;
         use crate::common::workflows::{ByName, client};
         use crate::common::{eventually, shared_server, unique};
         use std::time::Duration;
         use temporalio_client::{WorkflowGetResultOptions, WorkflowStartOptions};
-        use temporalio_common::protos::temporal::api::enums::v1::EventType;
-        use temporalio_common::protos::temporal::api::history::v1::HistoryEvent;
 
         let e = example();
         let (host, queue, _dir) = plugin_host_with(
@@ -575,30 +600,7 @@ pub mod python {
             }
         })
         .await;
-        waiting
-            .cancel(
-                temporalio_client::WorkflowCancelOptions::builder()
-                    .reason("test")
-                    .build(),
-            )
-            .await
-            .expect("cancel");
-        assert!(
-            waiting
-                .get_result(WorkflowGetResultOptions::default())
-                .await
-                .is_err()
-        );
-        let kinds: Vec<EventType> = history(&client, &id)
-            .await
-            .iter()
-            .map(HistoryEvent::event_type)
-            .collect();
-        assert_eq!(
-            kinds.last(),
-            Some(&EventType::WorkflowExecutionCanceled),
-            "{kinds:?}"
-        );
+        super::cancel_run(&waiting, &id).await;
         assert_eq!(
             status(&waiting).await,
             Ok(json!("cancelled")),
@@ -911,9 +913,6 @@ async fn children_run_together_and_cancellation_is_the_workflows_to_handle() {
         "started together: {initiated:?}"
     );
 
-    let cancel = temporalio_client::WorkflowCancelOptions::builder()
-        .reason("test")
-        .build();
     // Handled by the workflow: its timer is cancelled, then the run ends as cancelled.
     let id = unique("handles-cancel");
     let waiting = client
@@ -929,24 +928,8 @@ async fn children_run_together_and_cancellation_is_the_workflows_to_handle() {
         async move { (status(waiting).await.ok()? == json!("waiting")).then_some(()) }
     })
     .await;
-    waiting.cancel(cancel.clone()).await.expect("cancel");
-    assert!(
-        waiting
-            .get_result(WorkflowGetResultOptions::default())
-            .await
-            .is_err()
-    );
-    let kinds: Vec<EventType> = history(&client, &id)
-        .await
-        .iter()
-        .map(HistoryEvent::event_type)
-        .collect();
+    let kinds = cancel_run(&waiting, &id).await;
     assert!(kinds.contains(&EventType::TimerCanceled), "{kinds:?}");
-    assert_eq!(
-        kinds.last(),
-        Some(&EventType::WorkflowExecutionCanceled),
-        "{kinds:?}"
-    );
     assert_eq!(status(&waiting).await, Ok(json!("cancelled")));
 
     // Not handled: the run waiting for approval ends as cancelled at once.
@@ -969,22 +952,6 @@ async fn children_run_together_and_cancellation_is_the_workflows_to_handle() {
         },
     )
     .await;
-    order.cancel(cancel).await.expect("cancel");
-    assert!(
-        order
-            .get_result(WorkflowGetResultOptions::default())
-            .await
-            .is_err()
-    );
-    let kinds: Vec<EventType> = history(&client, &id)
-        .await
-        .iter()
-        .map(HistoryEvent::event_type)
-        .collect();
-    assert_eq!(
-        kinds.last(),
-        Some(&EventType::WorkflowExecutionCanceled),
-        "{kinds:?}"
-    );
+    cancel_run(&order, &id).await;
     host.stop().await.expect("stop");
 }
