@@ -108,25 +108,8 @@ async fn approved(
     workflow_type: &'static str,
     input: Value,
 ) -> (Value, String) {
-    let client = client(shared_server()).await;
     let id = unique(id_prefix);
-    let handle = client
-        .start_workflow(
-            ByName(workflow_type),
-            input,
-            WorkflowStartOptions::new(queue, &id).build(),
-        )
-        .await
-        .expect("start");
-    eventually(
-        Duration::from_secs(90),
-        "the workflow to wait for approval",
-        || {
-            let handle = &handle;
-            async move { (status(handle).await.ok()? == json!("awaiting approval")).then_some(()) }
-        },
-    )
-    .await;
+    let handle = awaiting_approval(queue, &id, workflow_type, input).await;
     let unknown = query(&handle, "nope")
         .await
         .expect_err("an unknown query fails");
@@ -152,6 +135,35 @@ async fn approved(
         "queries after the end"
     );
     (result, id)
+}
+
+/// Starts `workflow_type` with `input` as workflow `id` and waits until its query `status`
+/// says it awaits approval.
+async fn awaiting_approval(
+    queue: &str,
+    id: &str,
+    workflow_type: &'static str,
+    input: Value,
+) -> Handle {
+    let client = client(shared_server()).await;
+    let handle = client
+        .start_workflow(
+            ByName(workflow_type),
+            input,
+            WorkflowStartOptions::new(queue, id).build(),
+        )
+        .await
+        .expect("start");
+    eventually(
+        Duration::from_secs(90),
+        "the run to wait for approval",
+        || {
+            let handle = &handle;
+            async move { (status(handle).await.ok()? == json!("awaiting approval")).then_some(()) }
+        },
+    )
+    .await;
+    handle
 }
 
 /// Asks the run behind `handle` (workflow id `id`) to cancel; returns its history's event
@@ -494,6 +506,48 @@ pub async fn run_example(example: &Example, cached: usize) {
     host.stop().await.expect("stop");
 }
 
+/// `example`'s batch workflow `batches` runs one child per request, started together, each
+/// giving `each`; and a run waiting for approval, asked to cancel, sees it (its code sets the
+/// status "cancelled") and ends as cancelled.
+pub async fn children_and_cancel(example: &Example, batches: &'static str, each: Value) {
+    use crate::polyglot::built;
+    let (host, queue, _dir) =
+        plugin_host_with(&example.files.map(|f| (f, built(f))), &[], |_| {}).await;
+    let client = client(shared_server()).await;
+    let id = unique("batches");
+    let parent = client
+        .start_workflow(
+            ByName(batches),
+            json!([example.request.clone(), example.request.clone()]),
+            WorkflowStartOptions::new(&queue, &id).build(),
+        )
+        .await
+        .expect("start");
+    assert_eq!(
+        parent
+            .get_result(WorkflowGetResultOptions::default())
+            .await
+            .expect("batches"),
+        json!([each.clone(), each])
+    );
+    let initiated = history(&client, &id)
+        .await
+        .iter()
+        .filter(|e| e.event_type() == EventType::StartChildWorkflowExecutionInitiated)
+        .count();
+    assert_eq!(initiated, 2);
+
+    let id = unique("cancel");
+    let waiting = awaiting_approval(&queue, &id, example.workflow, example.request.clone()).await;
+    cancel_run(&waiting, &id).await;
+    assert_eq!(
+        status(&waiting).await,
+        Ok(json!("cancelled")),
+        "the code saw the cancel"
+    );
+    host.stop().await.expect("stop");
+}
+
 pub mod python {
     //! The Python example (`plugins/python-workflow`, componentize-py) calling the Python
     //! activity plugin.
@@ -551,62 +605,7 @@ pub mod python {
     /// Python code (it awaits approval or cancellation, whichever comes first).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn python_children_and_a_cancel_the_workflow_handles() {
-        use super::status;
-        use crate::common::workflows::{ByName, client};
-        use crate::common::{eventually, shared_server, unique};
-        use std::time::Duration;
-        use temporalio_client::{WorkflowGetResultOptions, WorkflowStartOptions};
-
-        let e = example();
-        let (host, queue, _dir) = plugin_host_with(
-            &[
-                ("python_workflow.wasm", built("python_workflow.wasm")),
-                ("python_activity.wasm", built("python_activity.wasm")),
-            ],
-            &[],
-            |_| {},
-        )
-        .await;
-        let client = client(shared_server()).await;
-        let batches = client
-            .start_workflow(
-                ByName("review_batches"),
-                json!([e.request.clone(), e.request.clone()]),
-                WorkflowStartOptions::new(&queue, unique("py-batches")).build(),
-            )
-            .await
-            .expect("start");
-        assert_eq!(
-            batches
-                .get_result(WorkflowGetResultOptions::default())
-                .await
-                .expect("batches"),
-            json!([DOCUMENTS - 1, DOCUMENTS - 1])
-        );
-
-        let id = unique("py-cancel");
-        let waiting = client
-            .start_workflow(
-                ByName("review_documents"),
-                e.request.clone(),
-                WorkflowStartOptions::new(&queue, &id).build(),
-            )
-            .await
-            .expect("start");
-        eventually(Duration::from_secs(60), "the review to wait for approval", || {
-            let waiting = &waiting;
-            async move {
-                (status(waiting).await.ok()? == json!("awaiting approval")).then_some(())
-            }
-        })
-        .await;
-        super::cancel_run(&waiting, &id).await;
-        assert_eq!(
-            status(&waiting).await,
-            Ok(json!("cancelled")),
-            "the code saw the cancel"
-        );
-        host.stop().await.expect("stop");
+        super::children_and_cancel(&example(), "review_batches", json!(DOCUMENTS - 1)).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -863,6 +862,12 @@ pub mod javascript {
         run_example(&example(), 0).await;
     }
 
+    /// Children (one mailing per batch) and cancellation handled by the JavaScript code.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn javascript_children_and_a_cancel_the_workflow_handles() {
+        super::children_and_cancel(&example(), "send_batches", json!(RECIPIENTS - 1)).await;
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_second_host_finishes_a_javascript_run_the_first_left_half_done() {
         let e = example();
@@ -935,23 +940,7 @@ async fn children_run_together_and_cancellation_is_the_workflows_to_handle() {
     // Not handled: the run waiting for approval ends as cancelled at once.
     let id = unique("cancelled");
     let lines = json!([{"sku": "tea", "quantity": 1, "unit-price": 1.0}]);
-    let order = client
-        .start_workflow(
-            ByName("process_order"),
-            request("A-9", lines),
-            WorkflowStartOptions::new(&queue, &id).build(),
-        )
-        .await
-        .expect("start");
-    eventually(
-        Duration::from_secs(60),
-        "the run to wait for approval",
-        || {
-            let order = &order;
-            async move { (status(order).await.ok()? == json!("awaiting approval")).then_some(()) }
-        },
-    )
-    .await;
+    let order = awaiting_approval(&queue, &id, "process_order", request("A-9", lines)).await;
     cancel_run(&order, &id).await;
     host.stop().await.expect("stop");
 }

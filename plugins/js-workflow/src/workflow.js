@@ -13,12 +13,17 @@
 import {
   activityResult,
   awaitAll,
+  awaitAny,
+  cancellation,
+  cancelled,
   continueAsNew,
   log,
   nowMs,
   setQueryResult,
+  signalHandle,
   sleep,
   startActivity,
+  startChild,
   waitSignal,
 } from 'wasm-worker:workflow/workflow@0.1.0';
 import { renderBatch } from 'example:js-activity/templates';
@@ -57,7 +62,14 @@ function sendMailing(request) {
 
   let approvedBy = request.approver;
   if (approvedBy === undefined || approvedBy === null) {
+    // Approval or cancellation, whichever comes first.
     status('awaiting approval');
+    const approval = signalHandle('approve');
+    const cancel = cancellation();
+    if (awaitAny(new Uint32Array([approval, cancel])) === cancel) {
+      status('cancelled');
+      cancelled();
+    }
     approvedBy = JSON.parse(waitSignal('approve'));
   }
   log('info', `mailing approved by ${approvedBy}`);
@@ -74,6 +86,31 @@ function sendMailing(request) {
   };
 }
 
+function sendBatches(requests) {
+  const children = requests.map((r) =>
+    startChild(
+      'send_mailing',
+      [
+        JSON.stringify({
+          template: r.template,
+          recipients: r.recipients,
+          'cool-off-ms': Number(r.coolOffMs),
+          approver: 'batch',
+        }),
+      ],
+      undefined,
+    ),
+  );
+  awaitAll(new Uint32Array(children));
+  return children.map((h) => {
+    try {
+      return JSON.parse(activityResult(h)).messages;
+    } catch (e) {
+      throw new WorkflowError(`a child mailing failed: ${e.payload?.message ?? e}`);
+    }
+  });
+}
+
 function addRounds(progress) {
   if (progress.left === 0) {
     return progress.sum;
@@ -83,4 +120,4 @@ function addRounds(progress) {
 }
 
 // The WIT interface `workflows`: componentize-js looks up an export of this name.
-export const workflows = { sendMailing, addRounds };
+export const workflows = { sendMailing, sendBatches, addRounds };
