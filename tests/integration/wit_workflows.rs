@@ -610,9 +610,7 @@ pub mod python {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_second_host_finishes_a_python_run_the_first_left_half_done() {
-        let e = example();
-        let files: Vec<(&str, Vec<u8>)> = e.files.iter().map(|f| (*f, built(f))).collect();
-        super::takeover(&files, e.workflow, e.request.clone(), e.check).await;
+        super::example_takeover(&example()).await;
     }
 
     /// `/status` lists a WIT-typed workflow's activity imports, and warns when no plugin of
@@ -658,6 +656,19 @@ async fn a_second_host_finishes_a_typed_run_the_first_left_half_done() {
         "process_order",
         request("A-1", lines),
         check_receipt,
+    )
+    .await;
+}
+
+/// [`takeover`] of `example` (its plugins as `make plugins` built them).
+pub async fn example_takeover(example: &Example) {
+    use crate::polyglot::built;
+    let files = example.files.map(|f| (f, built(f)));
+    takeover(
+        &files,
+        example.workflow,
+        example.request.clone(),
+        example.check,
     )
     .await;
 }
@@ -824,7 +835,6 @@ pub mod javascript {
     //! activity plugin.
 
     use super::{Example, run_example};
-    use crate::polyglot::built;
     use serde_json::{Value, json};
 
     const RECIPIENTS: usize = 10;
@@ -870,9 +880,7 @@ pub mod javascript {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_second_host_finishes_a_javascript_run_the_first_left_half_done() {
-        let e = example();
-        let files: Vec<(&str, Vec<u8>)> = e.files.iter().map(|f| (*f, built(f))).collect();
-        super::takeover(&files, e.workflow, e.request.clone(), e.check).await;
+        super::example_takeover(&example()).await;
     }
 }
 

@@ -32,18 +32,28 @@ impl ExportedFunction {
     /// `greet-activity(name: string) -> string`, nested types spelled out in full: `/status`
     /// and `check` are where an author looks for the exact shape to send.
     pub fn signature(&self) -> String {
-        let spell = crate::convert::describe_full;
-        let params: Vec<String> = self
-            .params
-            .iter()
-            .map(|(n, t)| format!("{n}: {}", spell(t)))
-            .collect();
-        let result = self
-            .result
-            .as_ref()
-            .map_or(String::new(), |t| format!(" -> {}", spell(t)));
-        format!("{}({}){result}", self.name, params.join(", "))
+        signature(
+            &self.name,
+            self.params.iter().map(|(n, t)| (n.as_str(), t)),
+            self.result.as_ref(),
+        )
     }
+}
+
+/// `name(param: type, …) -> result`, nested types spelled out in full: how `/status` and
+/// `check` show a function, exported or imported.
+pub(crate) fn signature<'a>(
+    name: &str,
+    params: impl IntoIterator<Item = (&'a str, &'a Type)>,
+    result: Option<&Type>,
+) -> String {
+    let spell = crate::convert::describe_full;
+    let params: Vec<String> = params
+        .into_iter()
+        .map(|(n, t)| format!("{n}: {}", spell(t)))
+        .collect();
+    let result = result.map_or(String::new(), |t| format!(" -> {}", spell(t)));
+    format!("{name}({}){result}", params.join(", "))
 }
 
 /// Why a component's exports cannot serve as activities.

@@ -25,7 +25,7 @@ use temporalio_common::protos::coresdk::workflow_activation::{
 };
 use temporalio_common::protos::coresdk::workflow_commands::{WorkflowCommand, update_response};
 use temporalio_common::protos::coresdk::workflow_completion::{
-    Success, WorkflowActivationCompletion, workflow_activation_completion,
+    WorkflowActivationCompletion, workflow_activation_completion,
 };
 use temporalio_common::protos::temporal::api::common::v1::Payload;
 use temporalio_common::protos::temporal::api::enums::v1::WorkflowTaskFailedCause;
@@ -187,10 +187,7 @@ impl Run {
             Ok(Ok(commands)) => Ok(WorkflowActivationCompletion {
                 run_id,
                 status: Some(workflow_activation_completion::Status::Successful(
-                    Success {
-                        commands,
-                        ..Default::default()
-                    },
+                    commands.into(),
                 )),
                 ..Default::default()
             }),

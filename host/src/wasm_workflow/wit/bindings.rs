@@ -234,10 +234,8 @@ impl Host for WitState {
                 json.len()
             );
         }
-        serde_json::from_str::<serde_json::Value>(&json).map_err(|e| {
-            wasmtime::Error::msg(format!("set-query-result `{name}`: not JSON text: {e}"))
-        })?;
-        lock(&self.shared).queries.insert(name, json);
+        let answer = json_argument(&json, &format!("set-query-result `{name}`"))?;
+        lock(&self.shared).queries.insert(name, answer);
         Ok(())
     }
 

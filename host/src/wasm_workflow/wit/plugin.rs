@@ -107,15 +107,12 @@ impl WitPlugin {
 }
 
 fn signature(name: &str, f: &ComponentFunc) -> String {
-    let params: Vec<String> = f
-        .params()
-        .map(|(n, t)| format!("{n}: {}", describe_full(&t)))
-        .collect();
-    let result = f
-        .results()
-        .next()
-        .map_or(String::new(), |t| format!(" -> {}", describe_full(&t)));
-    format!("{name}({}){result}", params.join(", "))
+    let params: Vec<(&str, Type)> = f.params().collect();
+    crate::wasm_activity::exports::signature(
+        name,
+        params.iter().map(|(n, t)| (*n, t)),
+        f.results().next().as_ref(),
+    )
 }
 
 /// An imported function called: schedules the activity, waits for it, returns its result

@@ -12,7 +12,7 @@ use super::super::guest_output;
 use super::jobs::{self, Applied};
 use super::plugin::WitPlugin;
 use super::state::{FailsWorkflow, RunInfo, Shared, WitState, lock};
-use crate::convert::payload::{json_payload, null_payload, val_to_payload};
+use crate::convert::payload::{null_payload, val_to_payload};
 use crate::convert::val_to_json;
 use crate::plugin_file::PluginFile;
 use crate::runtime::limits::{self, MemoryLimitExceeded};
@@ -32,9 +32,8 @@ use temporalio_common::protos::coresdk::workflow_commands::{
     QuerySuccess, WorkflowCommand, query_result, update_response, workflow_command,
 };
 use temporalio_common::protos::coresdk::workflow_completion::{
-    Success, WorkflowActivationCompletion, workflow_activation_completion,
+    WorkflowActivationCompletion, workflow_activation_completion,
 };
-use temporalio_common::protos::temporal::api::common::v1::Payload;
 use temporalio_common::protos::temporal::api::enums::v1::WorkflowTaskFailedCause;
 use temporalio_common::protos::temporal::api::failure::v1::{
     ApplicationFailureInfo, Failure, failure::FailureInfo,
@@ -200,10 +199,7 @@ impl WitRun {
         Ok(WorkflowActivationCompletion {
             run_id,
             status: Some(workflow_activation_completion::Status::Successful(
-                Success {
-                    commands,
-                    ..Default::default()
-                },
+                commands.into(),
             )),
             ..Default::default()
         })
@@ -252,8 +248,8 @@ impl WitRun {
         let s = lock(&self.shared);
         for (query_id, query_type) in &applied.queries {
             let variant = match s.queries.get(query_type) {
-                Some(json) => query_result::Variant::Succeeded(QuerySuccess {
-                    response: Some(json_text_payload(json)),
+                Some(answer) => query_result::Variant::Succeeded(QuerySuccess {
+                    response: Some(answer.clone()),
                 }),
                 None => {
                     let mut known: Vec<&str> = s.queries.keys().map(String::as_str).collect();
@@ -369,9 +365,4 @@ fn fail_workflow(message: String, error_type: &str) -> workflow_command::Variant
             ..Default::default()
         }),
     })
-}
-
-/// A query answer the guest set (JSON text, checked when it was set).
-fn json_text_payload(json: &str) -> Payload {
-    serde_json::from_str(json).map_or_else(|_| null_payload(), |v| json_payload(&v))
 }

@@ -74,8 +74,8 @@ pub(crate) struct Shared {
     /// Handles waiting for a signal of each name to be queued.
     signal_waits: HashMap<String, Vec<u32>>,
     signals: HashMap<String, VecDeque<Option<Payload>>>,
-    /// What each query answers (JSON text), as the guest last set it.
-    pub queries: HashMap<String, String>,
+    /// What each query answers, as the guest last set it (JSON, checked when it was set).
+    pub queries: HashMap<String, Payload>,
     /// Options for the next typed activity call only.
     pub next_call_options: Option<ActivityOptions>,
     /// Set by a host call that returned `Pending` waiting for the server; cleared before
