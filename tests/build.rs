@@ -27,7 +27,12 @@ fn main() {
         ),
         (
             root.join("tests/guests"),
-            &["test_activities", "test_workflows"][..],
+            &[
+                "test_activities",
+                "test_workflows",
+                "versioned_workflow_v1",
+                "versioned_workflow_v2",
+            ][..],
         ),
     ] {
         let target = out

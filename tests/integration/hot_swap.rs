@@ -92,7 +92,7 @@ pub async fn pinned_build(client: &Client, id: &str) -> String {
 }
 
 /// Publishes `name` into `dir` and waits for a build other than `old` to become current.
-async fn swap_in(dir: &Path, addr: SocketAddr, name: &str, bytes: &[u8], old: &str) -> String {
+pub async fn swap_in(dir: &Path, addr: SocketAddr, name: &str, bytes: &[u8], old: &str) -> String {
     publish(dir, name, bytes);
     let current = eventually(
         Duration::from_secs(60),

@@ -30,5 +30,6 @@ mod plugin_loading;
 mod polyglot;
 mod profile;
 mod ramp;
+mod wit_versions;
 mod wit_workflows;
 mod workflows;

@@ -43,7 +43,7 @@ async fn ramp_a_new_build(addr: SocketAddr, dir: &std::path::Path) -> Value {
 }
 
 /// The generation in `state`, if any.
-async fn generation(addr: SocketAddr, state: &str) -> Option<Value> {
+pub async fn generation(addr: SocketAddr, state: &str) -> Option<Value> {
     status(addr).await["generations"]
         .as_array()?
         .iter()

@@ -21,7 +21,7 @@ use temporalio_common::protos::temporal::api::history::v1::{
 
 const CUSTOMERS: usize = 10;
 
-type Handle = WorkflowHandle<temporalio_client::Client, ByName>;
+pub type Handle = WorkflowHandle<temporalio_client::Client, ByName>;
 
 async fn host(cached: Option<usize>) -> (wasm_worker::RunningHost, String, tempfile::TempDir) {
     plugin_host_with(
@@ -39,7 +39,7 @@ async fn host(cached: Option<usize>) -> (wasm_worker::RunningHost, String, tempf
     .await
 }
 
-fn json_payload(v: &Value) -> Payload {
+pub fn json_payload(v: &Value) -> Payload {
     Payload {
         metadata: [("encoding".to_string(), b"json/plain".to_vec())].into(),
         data: v.to_string().into_bytes(),
@@ -63,7 +63,7 @@ fn request(id: &str, lines: Value) -> Value {
     })
 }
 
-async fn history(client: &temporalio_client::Client, id: &str) -> Vec<HistoryEvent> {
+pub async fn history(client: &temporalio_client::Client, id: &str) -> Vec<HistoryEvent> {
     client
         .get_workflow_handle::<UntypedWorkflow>(id)
         .fetch_history(WorkflowFetchHistoryOptions::default())
@@ -72,7 +72,7 @@ async fn history(client: &temporalio_client::Client, id: &str) -> Vec<HistoryEve
         .expect("history")
 }
 
-async fn status(handle: &Handle) -> Result<Value, String> {
+pub async fn status(handle: &Handle) -> Result<Value, String> {
     query(handle, "status").await
 }
 

@@ -280,6 +280,15 @@ impl Host for WitState {
         Ok(())
     }
 
+    async fn patched(&mut self, patch_id: String) -> wasmtime::Result<bool> {
+        Ok(lock(&self.shared).patched(&patch_id, false))
+    }
+
+    async fn deprecate_patch(&mut self, patch_id: String) -> wasmtime::Result<()> {
+        lock(&self.shared).patched(&patch_id, true);
+        Ok(())
+    }
+
     async fn continue_as_new(&mut self, arguments: Vec<String>) -> wasmtime::Result<()> {
         let payloads = arguments
             .iter()

@@ -114,8 +114,7 @@ pub(super) fn apply(
                 shared.resolve(c.seq, done);
                 applied.poll = true;
             }
-            // Patches are the official SDK's; a WIT-typed workflow versions by pinning.
-            Variant::NotifyHasPatch(_) => {}
+            Variant::NotifyHasPatch(p) => shared.notify_patch(&p.patch_id),
             Variant::RemoveFromCache(_) => return Err("an eviction mixed with other jobs".into()),
             other => {
                 return Err(format!(

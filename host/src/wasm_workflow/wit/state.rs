@@ -10,12 +10,12 @@
 pub(crate) use super::options::{ActivityOptions, ChildOptions};
 use crate::runtime::limits::{Limited, MemoryLimiter};
 use crate::runtime::workflow_host::WorkflowState;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use temporalio_common::protos::coresdk::workflow_commands::{
     CancelChildWorkflowExecution, CancelTimer, RequestCancelActivity, ScheduleActivity,
-    StartChildWorkflowExecution, StartTimer, WorkflowCommand, workflow_command,
+    SetPatchMarker, StartChildWorkflowExecution, StartTimer, WorkflowCommand, workflow_command,
 };
 use temporalio_common::protos::temporal::api::common::v1::{Payload, RetryPolicy};
 use wasmtime_wasi::{WasiCtxView, WasiView};
@@ -74,6 +74,10 @@ pub(crate) struct Shared {
     /// Handles waiting for a signal of each name to be queued.
     signal_waits: HashMap<String, Vec<u32>>,
     signals: HashMap<String, VecDeque<Option<Payload>>>,
+    /// Patches whose marker is in the history (core's `NotifyHasPatch`).
+    patches_in_history: HashSet<String>,
+    /// The answer `patched` gave for each patch: the same for the whole run.
+    patches: HashMap<String, bool>,
     /// What each query answers, as the guest last set it (JSON, checked when it was set).
     pub queries: HashMap<String, Payload>,
     /// Options for the next typed activity call only.
@@ -319,6 +323,32 @@ impl Shared {
     /// True when `handle` was ever started here (a guest may pass any number).
     pub(crate) fn is_known(&self, handle: u32) -> bool {
         handle >= 1 && handle <= self.next_seq
+    }
+
+    /// Core found patch `id`'s marker in the history.
+    pub(crate) fn notify_patch(&mut self, id: &str) {
+        self.patches_in_history.insert(id.to_string());
+    }
+
+    /// Whether the run takes the new path of patch `id`: yes when the history has its
+    /// marker or the run is executing for the first time, no when it replays a history from
+    /// before the patch. The first `yes` commands the marker (core records it once).
+    pub(crate) fn patched(&mut self, id: &str, deprecated: bool) -> bool {
+        if let Some(&answer) = self.patches.get(id) {
+            return answer;
+        }
+        let answer = !self.replaying || self.patches_in_history.contains(id);
+        if answer {
+            self.commands.push(
+                workflow_command::Variant::SetPatchMarker(SetPatchMarker {
+                    patch_id: id.to_string(),
+                    deprecated,
+                })
+                .into(),
+            );
+        }
+        self.patches.insert(id.to_string(), answer);
+        answer
     }
 
     /// Keeps a signal until the guest waits for it; its handles are done.

@@ -133,3 +133,40 @@ fn a_signal_handle_is_done_once_a_signal_of_its_name_is_queued() {
     assert_eq!(s.take_signal("approve"), Some(None));
     assert!(!s.blocked);
 }
+
+#[test]
+fn a_patch_is_taken_on_first_execution_or_when_history_has_its_marker() {
+    let marker = |s: &Shared| {
+        s.commands
+            .iter()
+            .filter_map(|c| match &c.variant {
+                Some(workflow_command::Variant::SetPatchMarker(m)) => {
+                    Some((m.patch_id.clone(), m.deprecated))
+                }
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    // Executing for the first time: the new path, and one marker however often it is asked.
+    let mut fresh = Shared::new(RunInfo::default(), 1);
+    assert!(fresh.patched("p", false));
+    assert!(fresh.patched("p", false));
+    assert_eq!(marker(&fresh), vec![("p".to_string(), false)]);
+
+    // Replaying a history from before the patch: the old path, no marker, and the same
+    // answer after replay caught up (the run took the old path once).
+    let mut old = Shared::new(RunInfo::default(), 1);
+    old.replaying = true;
+    assert!(!old.patched("p", false));
+    old.replaying = false;
+    assert!(!old.patched("p", false));
+    assert!(marker(&old).is_empty());
+
+    // Replaying a history with the marker: the new path.
+    let mut new = Shared::new(RunInfo::default(), 1);
+    new.replaying = true;
+    new.notify_patch("p");
+    assert!(new.patched("p", true));
+    assert!(!new.patched("q", false));
+    assert_eq!(marker(&new), vec![("p".to_string(), true)]);
+}
