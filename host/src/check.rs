@@ -78,7 +78,8 @@ pub(crate) struct Workflow {
     pub(crate) queries: Vec<String>,
     /// Update names.
     pub(crate) updates: Vec<String>,
-    /// A plain WIT function: its signals and queries are named at run time, not declared.
+    /// A plain WIT function: its typed signals are in `signals`; signals taken by name and
+    /// queries are named at run time, not declared.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub(crate) wit_typed: bool,
 }
@@ -305,8 +306,10 @@ pub(crate) fn render(reports: &[FileReport]) -> String {
             if w.wit_typed {
                 let _ = writeln!(
                     out,
-                    "  workflow {} ({}): WIT-typed; signals and queries are named at run time",
-                    w.workflow_type, w.versioning
+                    "  workflow {} ({}): WIT-typed; typed signals {}; other signals and queries are named at run time",
+                    w.workflow_type,
+                    w.versioning,
+                    list(&w.signals)
                 );
                 continue;
             }

@@ -72,6 +72,9 @@ pub struct HostMetrics {
     pub workflow_memory_evictions: prometheus::IntCounter,
     /// Failed workflow tasks by workflow type and cause (`trap`, `deadline`, `guest`).
     pub workflow_task_failures: IntCounterVec,
+    /// Signals a WIT-typed workflow dropped, by workflow type: their argument did not fit
+    /// the type the workflow's `signals` interface declares.
+    pub workflow_signals_dropped: IntCounterVec,
     /// Plugin-folder reloads and ramp decisions by result (`rollout::report::SwapResult`:
     /// `ok`, `promoted`, `ramping`, `reverted`, `rolled_back`, `unchanged`, `refused`,
     /// `failed`).
@@ -231,6 +234,14 @@ impl HostMetrics {
             "Workflow runs held in instances",
         )
         .expect("static metric definition");
+        let workflow_signals_dropped = IntCounterVec::new(
+            Opts::new(
+                "wasm_worker_workflow_signals_dropped_total",
+                "Signals dropped because their argument did not fit the declared type",
+            ),
+            &["workflow_type"],
+        )
+        .expect("static metric definition");
         let workflow_evictions = prometheus::IntCounter::new(
             "wasm_worker_workflow_evictions_total",
             "Workflow runs evicted",
@@ -311,6 +322,7 @@ impl HostMetrics {
             Box::new(workflow_memory_bytes.clone()),
             Box::new(workflow_memory_evictions.clone()),
             Box::new(workflow_task_failures.clone()),
+            Box::new(workflow_signals_dropped.clone()),
             Box::new(swaps.clone()),
             Box::new(swap_seconds.clone()),
             Box::new(drain_seconds.clone()),
@@ -343,6 +355,7 @@ impl HostMetrics {
             workflow_memory_bytes,
             workflow_memory_evictions,
             workflow_task_failures,
+            workflow_signals_dropped,
             swaps,
             swap_seconds,
             drain_seconds,

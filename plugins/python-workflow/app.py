@@ -16,24 +16,10 @@ from componentize_py_types import Err
 from wit_world import exports
 from wit_world.exports.workflows import Review, ReviewRequest, Rounds
 from wit_world.imports import documents, workflow
-from wit_world.imports.types import ActivityOptions, Level
+from wit_world.imports.types import Level
 
-
-def status(text: str) -> None:
-    workflow.set_query_result("status", json.dumps(text))
-
-
-def one_attempt() -> ActivityOptions:
-    """Options for a call whose error is final: one attempt, 10 s to answer."""
-    return ActivityOptions(
-        task_queue=None,
-        start_to_close_ms=10_000,
-        schedule_to_close_ms=None,
-        heartbeat_ms=None,
-        max_attempts=1,
-        initial_interval_ms=None,
-        non_retryable_error_types=[],
-    )
+import fulfil
+from calls import one_attempt, status
 
 
 class Workflows(exports.Workflows):
@@ -87,6 +73,9 @@ class Workflows(exports.Workflows):
             approved_by=str(approved_by),
             decided_at_ms=workflow.now_ms(),
         )
+
+    def python_fulfil_order(self, request):
+        return fulfil.fulfil(request)
 
     def review_batches(self, requests: List[ReviewRequest]) -> List[int]:
         children = [

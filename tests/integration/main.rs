@@ -16,6 +16,7 @@ mod dashboard;
 mod dev_mode;
 mod examples;
 mod fleet;
+mod fulfilment;
 mod fuzz;
 mod hostile;
 mod hostile_bounds;

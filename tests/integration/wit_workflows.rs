@@ -194,7 +194,7 @@ async fn cancel_run(handle: &Handle, id: &str) -> Vec<EventType> {
 }
 
 /// `wasm_worker_workflow_evictions_total` in a scrape.
-fn evictions(metrics: &str) -> u64 {
+pub fn evictions(metrics: &str) -> u64 {
     metrics
         .lines()
         .find_map(|l| l.strip_prefix("wasm_worker_workflow_evictions_total "))
@@ -222,7 +222,7 @@ fn check_receipt(result: &Value) {
     );
 }
 
-fn scheduled(events: &[HistoryEvent]) -> Vec<(String, i64)> {
+pub fn scheduled(events: &[HistoryEvent]) -> Vec<(String, i64)> {
     events
         .iter()
         .filter_map(|e| match &e.attributes {

@@ -84,6 +84,14 @@ impl CachedRun {
         }
     }
 
+    /// Signals dropped since the last call because their argument did not fit (WIT runs).
+    pub(super) fn take_dropped_signals(&self) -> u64 {
+        match self {
+            CachedRun::Abi(_) => 0,
+            CachedRun::Wit(r) => r.take_dropped_signals(),
+        }
+    }
+
     /// Bytes of linear memory the run's instance holds.
     pub(super) fn memory_bytes(&mut self) -> u64 {
         match self {

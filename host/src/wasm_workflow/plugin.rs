@@ -130,7 +130,7 @@ impl WorkflowPlugin {
         component: &Component,
         functions: Vec<ExportedFunction>,
     ) -> Result<Self, WorkflowPluginError> {
-        let definitions = functions
+        let mut definitions = functions
             .iter()
             .map(|f| WorkflowDefinition {
                 workflow_type: f.activity_type.clone(),
@@ -158,6 +158,10 @@ impl WorkflowPlugin {
                     },
                 });
             }
+        }
+        // Its typed signals are declared once for all its workflow types.
+        for d in &mut definitions {
+            d.signals = wit.signals.iter().map(|s| s.signal.clone()).collect();
         }
         Ok(WorkflowPlugin {
             source,

@@ -211,6 +211,13 @@ impl Workflows {
             .inc();
         let started = Instant::now();
         let outcome = run.activate(activation, ACTIVATION_BUDGET).await;
+        let dropped = run.take_dropped_signals();
+        if dropped > 0 {
+            self.metrics
+                .workflow_signals_dropped
+                .with_label_values(&[&workflow_type])
+                .inc_by(dropped);
+        }
         self.metrics
             .workflow_activation_seconds
             .with_label_values(&[&workflow_type])

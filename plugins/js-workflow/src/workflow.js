@@ -14,10 +14,12 @@ import {
   activityResult,
   awaitAll,
   awaitAny,
+  cancel,
   cancellation,
   cancelled,
   continueAsNew,
   log,
+  nextCallOptions,
   nowMs,
   setQueryResult,
   signalHandle,
@@ -27,6 +29,9 @@ import {
   waitSignal,
 } from 'wasm-worker:workflow/workflow@0.1.0';
 import { renderBatch } from 'example:js-activity/templates';
+import { checksum } from 'example:c-activity/checksums';
+import { validateDocument } from 'example:python-activity/documents';
+import { approve } from 'example:fulfilment/signals';
 
 /** The workflow's own failure: its `payload` becomes the `err` string. */
 class WorkflowError extends Error {
@@ -111,6 +116,97 @@ function sendBatches(requests) {
   });
 }
 
+// What every customer is told (js-activity's template syntax).
+const NOTICE = 'Dear {{name}}, order {{crc}} is confirmed.';
+
+/** Options for a call whose error is final: one attempt, 10 s to answer. */
+function oneAttempt() {
+  return { startToCloseMs: 10_000n, maxAttempts: 1, nonRetryableErrorTypes: [] };
+}
+
+// The order-fulfilment workflow of plugins/fulfilment, in JavaScript. Rust
+// (plugins/order-workflow/src/fulfil.rs) and Python (plugins/python-workflow/fulfil.py) have
+// the same workflow, step for step, and give the same result.
+function jsFulfilOrder(request) {
+  // Python: is the order a JSON object with the fields it needs?
+  status('validating');
+  nextCallOptions(oneAttempt());
+  let report;
+  try {
+    report = validateDocument(request.order, ['id', 'lines']);
+  } catch (e) {
+    throw new WorkflowError(`the order is refused: ${e.payload ?? e}`);
+  }
+  if (!report.valid) {
+    throw new WorkflowError(`the order lacks ${report.missing.join(', ')}`);
+  }
+
+  // C: its checksum, a typed call with a `list<u8>` argument.
+  status('checksumming');
+  const digest = checksum(new TextEncoder().encode(request.order));
+  const crc = digest.crc32.toString(16).padStart(8, '0');
+
+  // JavaScript, fanned out: every notice is scheduled before any is awaited.
+  status('notifying');
+  const handles = request.customers.map((name) =>
+    startActivity(
+      'render_template',
+      [JSON.stringify(NOTICE), JSON.stringify([['name', name], ['crc', crc]])],
+      oneAttempt(),
+    ),
+  );
+  awaitAll(new Uint32Array(handles));
+  const notices = handles.map((h) => {
+    try {
+      return JSON.parse(activityResult(h)).text;
+    } catch (e) {
+      throw new WorkflowError(`render_template: ${e.payload?.message ?? e}`);
+    }
+  });
+
+  // The loyalty count runs as a child (it continues as new each round) while this waits.
+  const loyalty = startChild(
+    'add_rounds',
+    [JSON.stringify({ left: request.loyaltyRounds, sum: 0 })],
+    undefined,
+  );
+
+  let approval;
+  if (request.approver !== undefined && request.approver !== null) {
+    approval = { by: request.approver, note: undefined };
+  } else {
+    // Approval or cancellation, whichever comes first; the signal is typed.
+    status('awaiting approval');
+    const signal = signalHandle('approve');
+    const cancelRequest = cancellation();
+    if (awaitAny(new Uint32Array([signal, cancelRequest])) === cancelRequest) {
+      cancel(loyalty);
+      status('cancelled');
+      cancelled();
+    }
+    approval = approve();
+  }
+  log('info', `order ${crc} approved by ${approval.by}`);
+
+  status('cooling off');
+  sleep(request.coolOffMs);
+  let total;
+  try {
+    total = JSON.parse(activityResult(loyalty));
+  } catch (e) {
+    throw new WorkflowError(`loyalty: ${e.payload?.message ?? e}`);
+  }
+  status('done');
+  return {
+    fields: report.fields,
+    crc32: digest.crc32,
+    notices,
+    loyalty: total,
+    approval,
+    decidedAtMs: nowMs(),
+  };
+}
+
 function addRounds(progress) {
   if (progress.left === 0) {
     return progress.sum;
@@ -120,4 +216,4 @@ function addRounds(progress) {
 }
 
 // The WIT interface `workflows`: componentize-js looks up an export of this name.
-export const workflows = { sendMailing, sendBatches, addRounds };
+export const workflows = { sendMailing, sendBatches, addRounds, jsFulfilOrder };

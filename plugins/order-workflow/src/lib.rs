@@ -14,6 +14,9 @@ wit_bindgen::generate!({
     generate_all,
 });
 
+mod fulfil;
+
+use example::fulfilment::records::{Fulfilment, FulfilmentRequest};
 use example::hello_activity::orders::summarize_order;
 use exports::example::order_workflow::workflows::{Guest, OrderRequest, Receipt, Rounds};
 use wasm_worker::workflow::types::{ActivityOptions, Level};
@@ -25,6 +28,19 @@ fn status(text: &str) {
     wf::set_query_result("status", &json_string(text));
 }
 
+/// Options for a call whose error is final: one attempt, 10 s to answer.
+fn one_attempt() -> ActivityOptions {
+    ActivityOptions {
+        task_queue: None,
+        start_to_close_ms: Some(10_000),
+        schedule_to_close_ms: None,
+        heartbeat_ms: None,
+        max_attempts: Some(1),
+        initial_interval_ms: None,
+        non_retryable_error_types: Vec::new(),
+    }
+}
+
 fn json_string(text: &str) -> String {
     serde_json::Value::String(text.to_string()).to_string()
 }
@@ -34,15 +50,7 @@ impl Guest for Workflows {
         status("summarizing");
         // An order the activity refuses stays refused: one attempt, not the server's default
         // of retrying for ever.
-        wf::next_call_options(&ActivityOptions {
-            task_queue: None,
-            start_to_close_ms: Some(10_000),
-            schedule_to_close_ms: None,
-            heartbeat_ms: None,
-            max_attempts: Some(1),
-            initial_interval_ms: None,
-            non_retryable_error_types: Vec::new(),
-        });
+        wf::next_call_options(&one_attempt());
         let summary = summarize_order(&request.order)?;
 
         // Fan-out: every greeting scheduled before any is awaited.
@@ -77,6 +85,10 @@ impl Guest for Workflows {
             approved_by,
             decided_at_ms: wf::now_ms(),
         })
+    }
+
+    fn rust_fulfil_order(request: FulfilmentRequest) -> Result<Fulfilment, String> {
+        fulfil::run(request)
     }
 
     fn count_rounds(progress: Rounds) -> u32 {

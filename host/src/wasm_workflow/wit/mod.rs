@@ -5,13 +5,14 @@
 //!
 //! A run is the guest's call of its function, suspended on a wasmtime fiber whenever it waits
 //! for the server (`state` is what the call and the driver share, `bindings` the contract's
-//! host side, `plugin` the per-plugin linker, `jobs` core's jobs applied, `run` the driver).
+//! host side, `plugin` the per-plugin linker, `signals` the typed signal receivers, `jobs` core's jobs applied, `run` the driver).
 
 mod bindings;
 mod jobs;
 mod options;
 mod plugin;
 mod run;
+mod signals;
 mod state;
 
 pub(crate) use plugin::imports_workflow_contract;

@@ -1,8 +1,9 @@
 //! A WIT-typed workflow plugin, loaded: its exported functions (the workflow types) and a
-//! linker made for it, in which every function of every interface it imports (other than WASI
-//! and the workflow contract) schedules the activity of the same snake_case name.
+//! linker made for it, in which every function of every interface it imports (other than WASI,
+//! the workflow contract and its `signals`) schedules the activity of the same snake_case name.
 
 use super::bindings::{add_to_linker, until};
+use super::signals::{SignalImport, is_signals_interface};
 use super::state::{Done, FailsWorkflow, WitState, lock};
 use crate::convert::payload::{null_payload, payload_to_val, val_to_payload};
 use crate::convert::{describe, describe_full, snake};
@@ -47,6 +48,8 @@ pub struct WitPlugin {
     pub functions: Vec<ExportedFunction>,
     /// The activities it imports.
     pub imports: Vec<ActivityImport>,
+    /// The typed signals it takes (its imported `signals` interface).
+    pub signals: Vec<SignalImport>,
     pub(crate) pre: InstancePre<WitState>,
 }
 
@@ -62,6 +65,7 @@ impl WitPlugin {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         add_to_linker(&mut linker)?;
         let mut imports = Vec::new();
+        let mut signals = Vec::new();
         for (iface, item) in component.component_type().imports(engine) {
             let ComponentItem::ComponentInstance(instance) = item.ty else {
                 continue;
@@ -70,6 +74,14 @@ impl WitPlugin {
                 continue;
             }
             let mut li = linker.instance(iface)?;
+            if is_signals_interface(iface) {
+                for (name, fitem) in instance.exports(engine) {
+                    if let ComponentItem::ComponentFunc(f) = fitem.ty {
+                        signals.push(super::signals::link(&mut li, iface, name, &f)?);
+                    }
+                }
+                continue;
+            }
             let defaults = defaults.get(iface).cloned().unwrap_or_default();
             for (name, fitem) in instance.exports(engine) {
                 let ComponentItem::ComponentFunc(f) = fitem.ty else {
@@ -101,6 +113,7 @@ impl WitPlugin {
         Ok(WitPlugin {
             functions,
             imports,
+            signals,
             pre,
         })
     }

@@ -128,6 +128,11 @@ impl WitRun {
         lock(&self.shared).memory_bytes
     }
 
+    /// Signals dropped since the last call, their argument not fitting the receiver's type.
+    pub(crate) fn take_dropped_signals(&self) -> u64 {
+        std::mem::take(&mut lock(&self.shared).dropped_signals)
+    }
+
     /// Processes one activation within `budget`. On failure the run must be dropped.
     pub(crate) async fn activate(
         &mut self,

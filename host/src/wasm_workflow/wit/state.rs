@@ -85,6 +85,9 @@ pub(crate) struct Shared {
     /// Set by a host call that returned `Pending` waiting for the server; cleared before
     /// every poll. A `Pending` poll without it is the guest yielding at an epoch tick.
     pub blocked: bool,
+    /// Signals dropped because their argument did not fit the receiver's type (not counted
+    /// on replay); the driver moves them to a metric.
+    pub dropped_signals: u64,
     /// The guest continued as new: its call never returns, the run is over.
     pub ended: bool,
     pub replaying: bool,
