@@ -9,7 +9,9 @@ use crate::common::guests::{self, ORDER_WORKFLOW};
 use crate::common::workflows::{ByName, client};
 use crate::common::{eventually, http_get, plugin_host_with, shared_server, unique};
 use crate::polyglot::built;
-use crate::wit_workflows::{Handle, evictions, history, json_payload, scheduled, status};
+use crate::wit_workflows::{
+    Handle, evictions, history, json_payload, replays_and_names_a_mismatch, scheduled, status,
+};
 use serde_json::{Value, json};
 use std::time::Duration;
 use temporalio_client::{UntypedSignal, WorkflowGetResultOptions, WorkflowStartOptions};
@@ -49,6 +51,55 @@ fn request(order: &str, approver: Option<&str>) -> Value {
     })
 }
 
+/// Every plugin the three workflows need: the workflow plugins and the Python, JavaScript and
+/// C activity plugins.
+fn plugins() -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        ("order_workflow.wasm", guests::bytes(ORDER_WORKFLOW)),
+        ("python_workflow.wasm", built("python_workflow.wasm")),
+        ("js_workflow.wasm", built("js_workflow.wasm")),
+        ("python_activity.wasm", built("python_activity.wasm")),
+        ("js_activity.wasm", built("js_activity.wasm")),
+        ("c_activity.wasm", built("c_activity.wasm")),
+    ]
+}
+
+/// Checks a fulfilment of [`ORDER`] approved by dana with the note "ok".
+fn check(workflow_type: &str, mut result: Value) {
+    assert!(
+        result["decided_at_ms"]
+            .as_u64()
+            .is_some_and(|t| t > 1_700_000_000_000),
+        "{workflow_type}: {result}"
+    );
+    result["decided_at_ms"] = json!(null);
+    let crc = crc32(ORDER.as_bytes());
+    let notices: Vec<String> = (0..CUSTOMERS)
+        .map(|i| format!("Dear customer-{i}, order {crc:08x} is confirmed."))
+        .collect();
+    assert_eq!(
+        result,
+        json!({
+            "fields": ["id", "lines", "note"],
+            "crc32": crc,
+            "notices": notices,
+            "loyalty": 10,
+            "approval": {"by": "dana", "note": "ok"},
+            "decided_at_ms": null,
+        }),
+        "{workflow_type}"
+    );
+}
+
+async fn awaiting_approval(handle: &Handle) {
+    eventually(
+        Duration::from_secs(90),
+        "the run to wait for approval",
+        || async move { (status(handle).await.ok()? == json!("awaiting approval")).then_some(()) },
+    )
+    .await;
+}
+
 async fn start(queue: &str, id: &str, workflow_type: &'static str, input: Value) -> Handle {
     client(shared_server())
         .await
@@ -84,55 +135,17 @@ async fn outcome(handle: &Handle) -> Result<Value, String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_workflow_in_three_languages_gives_the_same_result() {
-    let (host, queue, _dir) = plugin_host_with(
-        &[
-            ("order_workflow.wasm", guests::bytes(ORDER_WORKFLOW)),
-            ("python_workflow.wasm", built("python_workflow.wasm")),
-            ("js_workflow.wasm", built("js_workflow.wasm")),
-            ("python_activity.wasm", built("python_activity.wasm")),
-            ("js_activity.wasm", built("js_activity.wasm")),
-            ("c_activity.wasm", built("c_activity.wasm")),
-        ],
-        &[],
-        |c| c.max_cached_workflows = 0,
-    )
-    .await;
-    let crc = crc32(ORDER.as_bytes());
-    let notices: Vec<String> = (0..CUSTOMERS)
-        .map(|i| format!("Dear customer-{i}, order {crc:08x} is confirmed."))
-        .collect();
+    let (host, queue, dir) =
+        plugin_host_with(&plugins(), &[], |c| c.max_cached_workflows = 0).await;
     let client = client(shared_server()).await;
     for workflow_type in TYPES {
         let id = unique(workflow_type);
         let handle = start(&queue, &id, workflow_type, request(ORDER, None)).await;
-        eventually(Duration::from_secs(90), "the run to wait for approval", || {
-            let handle = &handle;
-            async move { (status(handle).await.ok()? == json!("awaiting approval")).then_some(()) }
-        })
-        .await;
+        awaiting_approval(&handle).await;
         // Not an approval: dropped, and the run waits on for one that is.
         signal(&handle, json!(42)).await;
         signal(&handle, json!({"by": "dana", "note": "ok"})).await;
-        let mut result = outcome(&handle).await.expect("fulfilled");
-        assert!(
-            result["decided_at_ms"]
-                .as_u64()
-                .is_some_and(|t| t > 1_700_000_000_000),
-            "{workflow_type}: {result}"
-        );
-        result["decided_at_ms"] = json!(null);
-        assert_eq!(
-            result,
-            json!({
-                "fields": ["id", "lines", "note"],
-                "crc32": crc,
-                "notices": notices,
-                "loyalty": 10,
-                "approval": {"by": "dana", "note": "ok"},
-                "decided_at_ms": null,
-            }),
-            "{workflow_type}"
-        );
+        check(workflow_type, outcome(&handle).await.expect("fulfilled"));
 
         let events = history(&client, &id).await;
         let scheduled = scheduled(&events);
@@ -150,6 +163,9 @@ async fn the_same_workflow_in_three_languages_gives_the_same_result() {
         assert_eq!(count(EventType::StartChildWorkflowExecutionInitiated), 1);
         assert_eq!(count(EventType::TimerStarted), 1);
         assert_eq!(count(EventType::WorkflowExecutionSignaled), 2);
+        // Offline, through core's replayer: the history replays on the same code, and with
+        // its first activity renamed it fails naming both types.
+        replays_and_names_a_mismatch(dir.path(), &id).await;
     }
     let (_, metrics) = http_get(host.metrics_addr(), "/metrics").await;
     for workflow_type in TYPES {
@@ -178,4 +194,67 @@ async fn the_same_workflow_in_three_languages_gives_the_same_result() {
         assert!(e.contains("the order lacks lines"), "{workflow_type}: {e}");
     }
     host.stop().await.expect("stop");
+}
+
+/// A host process holding a waiting run of each language is killed (-9); a second host
+/// process replays the three runs from their histories when the approvals come, and they end
+/// as if nothing happened.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_host_finishes_the_runs_a_killed_one_left_waiting() {
+    use crate::common::{self, spawn_host};
+    let folder = tempfile::tempdir().expect("tempdir");
+    for (name, bytes) in plugins() {
+        std::fs::write(folder.path().join(name), bytes).expect("write");
+    }
+    let queue = unique("fulfil-takeover");
+    let deployment = unique("dep");
+    let spawn = || {
+        let args = [
+            "--address",
+            shared_server(),
+            "--task-queue",
+            &queue,
+            "--deployment-name",
+            &deployment,
+        ];
+        spawn_host(&args, &[], folder.path(), std::process::Stdio::null())
+    };
+    let (mut first, addr) = spawn();
+    common::wait_ready(addr).await;
+    let mut handles = Vec::new();
+    for workflow_type in TYPES {
+        let handle = start(
+            &queue,
+            &unique("half-done"),
+            workflow_type,
+            request(ORDER, None),
+        )
+        .await;
+        awaiting_approval(&handle).await;
+        handles.push((workflow_type, handle));
+    }
+    let (_, metrics) = http_get(addr, "/metrics").await;
+    let cached: u32 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("wasm_worker_workflow_runs_cached "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("the cached-runs gauge");
+    assert!(cached >= 3, "the three waiting runs are cached: {metrics}");
+    first.kill().await.expect("kill -9 the first host");
+
+    let (_second, addr) = spawn();
+    common::wait_ready(addr).await;
+    for (workflow_type, handle) in &handles {
+        signal(handle, json!({"by": "dana", "note": "ok"})).await;
+        check(workflow_type, outcome(handle).await.expect("fulfilled"));
+    }
+    let (_, metrics) = http_get(addr, "/metrics").await;
+    for workflow_type in TYPES {
+        let line =
+            format!("wasm_worker_workflow_activations_total{{workflow_type=\"{workflow_type}\"}}");
+        assert!(
+            metrics.contains(&line),
+            "the second host ran {workflow_type}: {metrics}"
+        );
+    }
 }

@@ -374,7 +374,7 @@ async fn runs_replay_by_re_execution_and_a_mismatched_history_is_named() {
 /// The history of run `id` replays through the plugins of `dir` without a failure; the same
 /// history with its first scheduled activity's type changed fails to replay with core's
 /// non-determinism message naming the type in history and the type the code scheduled.
-async fn replays_and_names_a_mismatch(dir: &std::path::Path, id: &str) {
+pub async fn replays_and_names_a_mismatch(dir: &std::path::Path, id: &str) {
     let client = client(shared_server()).await;
     let events = history(&client, id).await;
     let workflows = crate::common::workflows::replay_workflows(dir).await;
