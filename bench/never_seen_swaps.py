@@ -1,6 +1,7 @@
 """Swaps to Rust plugins the host and the server have never seen: N builds of the Rust example
 activity, each with a different greeting (so a different component and a new build ID), renamed
-one after another into a running host's folder. Prints, per swap, the time from the rename to
+one after another into a running host's folder — or, with `--kind workflow`, N builds of the
+Rust SDK example workflow (`plugins/greeting-workflow`, a different activity timeout each). Prints, per swap, the time from the rename to
 the new build being current on /status and the host's own phases (load, route).
 
 Why a script of its own: `swap_latency.py` times one never-seen build per run, and the
@@ -8,7 +9,7 @@ server's answer to the first SetWorkerDeploymentCurrentVersion of a new version 
 (~0.1 s, or ~1.3 s when it meets the deployment's workflows settling an earlier change), so one
 sample says little. Stdlib only; any host binary:
 
-    python3 bench/never_seen_swaps.py [--builds 8] [--host $CARGO_TARGET_DIR/debug/wasm-worker]
+    python3 bench/never_seen_swaps.py [--builds 8] [--kind activity|workflow] [--host $CARGO_TARGET_DIR/debug/wasm-worker]
 """
 
 from __future__ import annotations
@@ -37,31 +38,41 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def build_variants(n: int, out: Path) -> list[Path]:
-    """The Rust example activity n times, greeting `Hello, NAME vI`, built as the example is."""
+# What each kind varies: (plugin folder, crate, artifact, the source text, its variant I).
+KINDS = {
+    "activity": ("hello-activity", "hello_activity", 'format!("Hello, {name}!")',
+                 lambda i: f'format!("Hello, {{name}} v{i}")'),
+    "workflow": ("greeting-workflow", "greeting_workflow", "Duration::from_secs(30)",
+                 lambda i: f"Duration::from_secs({31 + i})"),
+}  # fmt: skip
+
+
+def build_variants(kind: str, n: int, out: Path) -> list[Path]:
+    """The Rust example `kind` n times, each with its source text varied, built as the example is."""
+    crate, artifact, text, variant = KINDS[kind]
     work = out / "src"
     (work / "plugins").mkdir(parents=True)
     for link in ("scripts", "wit"):
         (work / link).symlink_to(REPO / link)
-    shutil.copytree(REPO / "plugins/hello-activity", work / "plugins/hello-activity")
+    shutil.copytree(REPO / "plugins" / crate, work / "plugins" / crate)
     shutil.copy(REPO / "plugins/Cargo.lock", work / "plugins")
     manifest = (REPO / "plugins/Cargo.toml").read_text()
-    manifest = re.sub(r"(?m)^members = .*$", 'members = ["hello-activity"]', manifest)
+    manifest = re.sub(r"(?m)^members = .*$", f'members = ["{crate}"]', manifest)
     (work / "plugins/Cargo.toml").write_text(manifest)
-    lib = work / "plugins/hello-activity/src/lib.rs"
+    lib = work / "plugins" / crate / "src/lib.rs"
     original = lib.read_text()
-    if 'format!("Hello, {name}!")' not in original:
-        sys.exit("never_seen_swaps.py: the Rust example's greeting changed; update the script")
+    if text not in original:
+        sys.exit(f"never_seen_swaps.py: {crate}/src/lib.rs no longer has {text}; update the script")
     target = Path.home() / ".cache/wasm-worker/plugins-target-edits"
     built = []
     for i in range(n):
-        lib.write_text(original.replace('format!("Hello, {name}!")', f'format!("Hello, {{name}} v{i}")'))
+        lib.write_text(original.replace(text, variant(i)))
         subprocess.run(
-            ["cargo", "build", "--quiet", "--release", "--target", "wasm32-wasip2", "-p", "hello-activity"],
+            ["cargo", "build", "--quiet", "--release", "--target", "wasm32-wasip2", "-p", crate],
             cwd=work / "plugins", env={**os.environ, "CARGO_TARGET_DIR": str(target)}, check=True,
         )  # fmt: skip
-        path = out / f"hello_activity.v{i}.wasm"
-        shutil.copy(target / "wasm32-wasip2/release/hello_activity.wasm", path)
+        path = out / f"{artifact}.v{i}.wasm"
+        shutil.copy(target / f"wasm32-wasip2/release/{artifact}.wasm", path)
         built.append(path)
     return built
 
@@ -92,17 +103,20 @@ def main() -> int:
     p.add_argument("--builds", type=int, default=8, help="swaps to time (one more build is the first set)")
     p.add_argument("--host", type=Path, default=Path(os.environ.get("WASM_WORKER_BIN", TARGET / "debug/wasm-worker")))
     p.add_argument("--temporal", default=os.environ.get("TEMPORAL_CLI", str(REPO / ".venv/bin/temporal")))
-    p.add_argument("--workflows", type=Path, default=REPO / "dist/plugins/greeting_workflow.wasm")
+    p.add_argument("--kind", choices=sorted(KINDS), default="activity", help="which example is rebuilt")
     args = p.parse_args()
-    for need in (args.host, Path(args.temporal), args.workflows):
+    # The other half of the hello world, as `make plugins` built it.
+    other = REPO / "dist/plugins" / ("greeting_workflow.wasm" if args.kind == "activity" else "hello_activity.wasm")
+    for need in (args.host, Path(args.temporal), other):
         if not need.exists():
             sys.exit(f"never_seen_swaps.py: {need} is missing (`make plugins` builds the host, the plugins and the CLI)")
     tmp = Path(tempfile.mkdtemp(prefix="never-seen-"))
-    variants = build_variants(args.builds + 1, tmp)
+    variants = build_variants(args.kind, args.builds + 1, tmp)
+    name = KINDS[args.kind][1] + ".wasm"
     folder = tmp / "plugins"
     folder.mkdir()
-    shutil.copy(args.workflows, folder)
-    shutil.copy(variants[0], folder / "hello_activity.wasm")
+    shutil.copy(other, folder)
+    shutil.copy(variants[0], folder / name)
     grpc, port = free_port(), free_port()
     server = subprocess.Popen(
         [args.temporal, "server", "start-dev", "--port", str(grpc), "--ui-port", str(free_port()),
@@ -123,7 +137,7 @@ def main() -> int:
             time.sleep(3)  # the previous change's partitions settle, as between real edits
             staged = tmp / "staged.wasm"
             shutil.copy(path, staged)
-            os.rename(staged, folder / "hello_activity.wasm")
+            os.rename(staged, folder / name)
             build, t = wait_change(port, build, 60.0)
             times.append(t)
     finally:

@@ -10,11 +10,21 @@
 //! One file per entry, named by the SHA-256 of Cranelift's key, under
 //! `<compile cache>/incremental/`; written by rename, so a crash leaves no half entry;
 //! pruned least-recently-written to [`MAX_BYTES`] after each compile that used it.
+//!
+//! Entries are written *behind* the compile: [`DiskCacheStore::flush`], after the component
+//! is ready, not one file per function while the swap waits. A plugin never seen before
+//! stores thousands of entries, and creating a file costs ext4 the more the more entries
+//! pruning deleted recently: `perf` on a release host showed 64% of a 2.1 s load of the
+//! 0.9 MiB `bench_workflows.wasm` in inode creation, against 0.75 s for the compile alone.
+//! Until an entry is flushed it is served from memory, so a compile still reuses what the
+//! one before it (or an earlier function of its own) stored.
 
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// Largest size the folder is pruned to.
 pub const MAX_BYTES: u64 = 1 << 30;
@@ -27,6 +37,10 @@ pub struct DiskCacheStore {
     misses: AtomicU64,
     /// Entries in use (written) since the last [`DiskCacheStore::take_counts`].
     writes: AtomicU64,
+    /// Names temporary files uniquely per writer.
+    temp_files: AtomicU64,
+    /// Entries inserted and not yet on disk, by path.
+    pending: Mutex<HashMap<PathBuf, Arc<Vec<u8>>>>,
 }
 
 impl DiskCacheStore {
@@ -38,7 +52,55 @@ impl DiskCacheStore {
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             writes: AtomicU64::new(0),
+            temp_files: AtomicU64::new(0),
+            pending: Mutex::new(HashMap::new()),
         })
+    }
+
+    fn pending(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, Arc<Vec<u8>>>> {
+        self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Writes the entries inserted since the last flush to disk; returns how many were
+    /// written. Blocking file I/O: the host runs it on a thread of its own after a compile.
+    pub fn flush(&self) -> usize {
+        let batch: Vec<(PathBuf, Arc<Vec<u8>>)> = self
+            .pending()
+            .iter()
+            .map(|(p, v)| (p.clone(), v.clone()))
+            .collect();
+        let mut written = 0;
+        for (path, value) in &batch {
+            written += usize::from(self.write(path, value));
+        }
+        // Entries inserted again meanwhile stay pending for the next flush.
+        let mut pending = self.pending();
+        for (path, value) in batch {
+            if pending.get(&path).is_some_and(|v| Arc::ptr_eq(v, &value)) {
+                pending.remove(&path);
+            }
+        }
+        written
+    }
+
+    fn write(&self, path: &Path, value: &[u8]) -> bool {
+        let Some(parent) = path.parent() else {
+            return false;
+        };
+        if std::fs::create_dir_all(parent).is_err() {
+            return false;
+        }
+        // Unique per writer: two hosts sharing the folder never write the same temp file.
+        let tmp = parent.join(format!(
+            ".{}.{}.tmp",
+            std::process::id(),
+            self.temp_files.fetch_add(1, Ordering::Relaxed)
+        ));
+        let written = std::fs::write(&tmp, value).is_ok() && std::fs::rename(&tmp, path).is_ok();
+        if !written {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        written
     }
 
     fn path(&self, key: &[u8]) -> PathBuf {
@@ -76,7 +138,12 @@ impl DiskCacheStore {
 
 impl wasmtime::CacheStore for DiskCacheStore {
     fn get(&self, key: &[u8]) -> Option<Cow<'_, [u8]>> {
-        match std::fs::read(self.path(key)) {
+        let path = self.path(key);
+        if let Some(value) = self.pending().get(&path) {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return Some(Cow::Owned(value.to_vec()));
+        }
+        match std::fs::read(path) {
             Ok(bytes) => {
                 self.hits.fetch_add(1, Ordering::Relaxed);
                 Some(Cow::Owned(bytes))
@@ -88,25 +155,11 @@ impl wasmtime::CacheStore for DiskCacheStore {
         }
     }
 
+    /// Keeps the entry in memory until [`DiskCacheStore::flush`].
     fn insert(&self, key: &[u8], value: Vec<u8>) -> bool {
-        let path = self.path(key);
-        let Some(parent) = path.parent() else {
-            return false;
-        };
-        if std::fs::create_dir_all(parent).is_err() {
-            return false;
-        }
-        // Unique per writer: two hosts sharing the folder never write the same temp file.
-        let tmp = parent.join(format!(
-            ".{}.{}.tmp",
-            std::process::id(),
-            self.writes.fetch_add(1, Ordering::Relaxed)
-        ));
-        let written = std::fs::write(&tmp, &value).is_ok() && std::fs::rename(&tmp, &path).is_ok();
-        if !written {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        written
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        self.pending().insert(self.path(key), Arc::new(value));
+        true
     }
 }
 
@@ -121,10 +174,21 @@ mod tests {
         let store = DiskCacheStore::open(dir.path()).expect("open");
         assert!(store.get(b"k1").is_none());
         assert!(store.insert(b"k1", vec![1; 1000]));
+        assert_eq!(
+            store.get(b"k1").as_deref(),
+            Some(&[1u8; 1000][..]),
+            "before the flush"
+        );
+        assert_eq!(store.flush(), 1);
         std::thread::sleep(std::time::Duration::from_millis(20));
         assert!(store.insert(b"k2", vec![2; 1000]));
+        assert_eq!(store.flush(), 1);
+        assert_eq!(store.flush(), 0, "nothing left to write");
         assert_eq!(store.get(b"k1").as_deref(), Some(&[1u8; 1000][..]));
-        assert_eq!(store.take_counts(), (1, 1, 2));
+        assert_eq!(store.take_counts(), (2, 1, 2));
+        // A new store on the folder (a restarted host) reads what was flushed.
+        let reopened = DiskCacheStore::open(dir.path()).expect("reopen");
+        assert_eq!(reopened.get(b"k2").as_deref(), Some(&[2u8; 1000][..]));
         store.prune(1500);
         assert!(store.get(b"k1").is_none(), "the older entry goes first");
         assert!(store.get(b"k2").is_some());

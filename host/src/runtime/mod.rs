@@ -162,7 +162,12 @@ impl Runtime {
                         functions_compiled = compiled,
                         "compiled (Cranelift's function cache)"
                     );
-                    store.prune(crate::incremental_cache::MAX_BYTES);
+                    // Off the swap's path: the entries go to disk while the plugin serves.
+                    let store = store.clone();
+                    std::thread::spawn(move || {
+                        store.flush();
+                        store.prune(crate::incremental_cache::MAX_BYTES);
+                    });
                 }
                 (c, Source::Compiled)
             }
