@@ -246,3 +246,53 @@ fn wit_typed_workflow_imports_are_checked_against_the_activities() {
     );
     assert_eq!(order["calls"][0]["activity_type"], "summarize_order");
 }
+
+/// `check` compiles with the host's caches: what it compiled, the whole component and each
+/// function, is on disk for the host that loads the file next. (The function cache writes
+/// behind the compile and `check` flushes it before exiting; with a plugin this small the
+/// writer thread usually wins that race anyway, so this does not prove the flush.)
+#[test]
+fn check_leaves_its_compiles_in_the_caches() {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("hello.wasm");
+    std::fs::write(&file, guests::bytes(HELLO_ACTIVITY)).expect("write");
+    let cache = tempfile::tempdir().expect("cache");
+    let out = std::process::Command::new(host_binary())
+        .arg("check")
+        .arg(&file)
+        .arg("--compile-cache")
+        .arg(cache.path())
+        .env_clear()
+        .output()
+        .expect("running wasm-worker check");
+    assert!(out.status.success(), "{out:?}");
+    let count = |dir: &std::path::Path, pred: &dyn Fn(&std::path::Path) -> bool| {
+        walk(dir).into_iter().filter(|p| pred(p)).count()
+    };
+    assert_eq!(
+        count(cache.path(), &|p| p
+            .extension()
+            .is_some_and(|x| x == "cwasm")),
+        1,
+        "the component"
+    );
+    let functions = count(&cache.path().join("incremental"), &|p| {
+        !p.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+    });
+    assert!(functions >= 10, "its functions, one file each: {functions}");
+}
+
+/// Every file under `dir`, recursively.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}

@@ -179,6 +179,14 @@ impl Runtime {
         Ok((component, source))
     }
 
+    /// Writes Cranelift's function-cache entries not yet on disk (they are written behind
+    /// each compile); for a process about to exit.
+    pub fn flush_function_cache(&self) {
+        if let Some(store) = &self.incremental {
+            store.flush();
+        }
+    }
+
     /// Uses `secrets` for `env_from_host` (by default only the environment is asked).
     pub fn with_secrets(mut self, secrets: Secrets) -> Self {
         self.secrets = Arc::new(secrets);
