@@ -41,6 +41,10 @@ pub struct DiskCacheStore {
     temp_files: AtomicU64,
     /// Entries inserted and not yet on disk, by path.
     pending: Mutex<HashMap<PathBuf, Arc<Vec<u8>>>>,
+    /// Held for a whole flush: a flush that starts while another writes (plugins loaded one
+    /// after another each start one) waits for it, then writes only what is still pending,
+    /// instead of writing the same entries again.
+    flushing: Mutex<()>,
 }
 
 impl DiskCacheStore {
@@ -54,6 +58,7 @@ impl DiskCacheStore {
             writes: AtomicU64::new(0),
             temp_files: AtomicU64::new(0),
             pending: Mutex::new(HashMap::new()),
+            flushing: Mutex::new(()),
         })
     }
 
@@ -64,6 +69,7 @@ impl DiskCacheStore {
     /// Writes the entries inserted since the last flush to disk; returns how many were
     /// written. Blocking file I/O: the host runs it on a thread of its own after a compile.
     pub fn flush(&self) -> usize {
+        let _one_at_a_time = self.flushing.lock().unwrap_or_else(|p| p.into_inner());
         let batch: Vec<(PathBuf, Arc<Vec<u8>>)> = self
             .pending()
             .iter()
@@ -73,7 +79,7 @@ impl DiskCacheStore {
         for (path, value) in &batch {
             written += usize::from(self.write(path, value));
         }
-        // Entries inserted again meanwhile stay pending for the next flush.
+        // Entries inserted again meanwhile (another value for the path) stay pending.
         let mut pending = self.pending();
         for (path, value) in batch {
             if pending.get(&path).is_some_and(|v| Arc::ptr_eq(v, &value)) {
