@@ -7,15 +7,14 @@
 
 use crate::common::guests::{self, ORDER_WORKFLOW};
 use crate::common::workflows::{ByName, client};
-use crate::common::{eventually, http_get, plugin_host_with, shared_server, unique};
+use crate::common::{http_get, plugin_host_with, shared_server, unique};
 use crate::polyglot::built;
 use crate::wit_workflows::{
-    Handle, evictions, history, json_payload, replays_and_names_a_mismatch, scheduled, status,
+    Handle, awaiting_approval, evictions, history, replays_and_names_a_mismatch, scheduled, signal,
 };
 use serde_json::{Value, json};
 use std::time::Duration;
-use temporalio_client::{UntypedSignal, WorkflowGetResultOptions, WorkflowStartOptions};
-use temporalio_common::data_converters::RawValue;
+use temporalio_client::{WorkflowGetResultOptions, WorkflowStartOptions};
 use temporalio_common::protos::temporal::api::enums::v1::EventType;
 
 /// The workflow type in each language.
@@ -91,15 +90,6 @@ fn check(workflow_type: &str, mut result: Value) {
     );
 }
 
-async fn awaiting_approval(handle: &Handle) {
-    eventually(
-        Duration::from_secs(90),
-        "the run to wait for approval",
-        || async move { (status(handle).await.ok()? == json!("awaiting approval")).then_some(()) },
-    )
-    .await;
-}
-
 async fn start(queue: &str, id: &str, workflow_type: &'static str, input: Value) -> Handle {
     client(shared_server())
         .await
@@ -110,17 +100,6 @@ async fn start(queue: &str, id: &str, workflow_type: &'static str, input: Value)
         )
         .await
         .expect("start")
-}
-
-async fn signal(handle: &Handle, argument: Value) {
-    handle
-        .signal(
-            UntypedSignal::<ByName>::new("approve"),
-            RawValue::new(vec![json_payload(&argument)]),
-            Default::default(),
-        )
-        .await
-        .expect("signal");
 }
 
 async fn outcome(handle: &Handle) -> Result<Value, String> {
@@ -140,11 +119,10 @@ async fn the_same_workflow_in_three_languages_gives_the_same_result() {
     let client = client(shared_server()).await;
     for workflow_type in TYPES {
         let id = unique(workflow_type);
-        let handle = start(&queue, &id, workflow_type, request(ORDER, None)).await;
-        awaiting_approval(&handle).await;
+        let handle = awaiting_approval(&queue, &id, workflow_type, request(ORDER, None)).await;
         // Not an approval: dropped, and the run waits on for one that is.
-        signal(&handle, json!(42)).await;
-        signal(&handle, json!({"by": "dana", "note": "ok"})).await;
+        signal(&handle, "approve", json!(42)).await;
+        signal(&handle, "approve", json!({"by": "dana", "note": "ok"})).await;
         check(workflow_type, outcome(&handle).await.expect("fulfilled"));
 
         let events = history(&client, &id).await;
@@ -201,36 +179,21 @@ async fn the_same_workflow_in_three_languages_gives_the_same_result() {
 /// as if nothing happened.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_host_finishes_the_runs_a_killed_one_left_waiting() {
-    use crate::common::{self, spawn_host};
+    use crate::common::{self, spawn_host_on};
     let folder = tempfile::tempdir().expect("tempdir");
     for (name, bytes) in plugins() {
         std::fs::write(folder.path().join(name), bytes).expect("write");
     }
     let queue = unique("fulfil-takeover");
     let deployment = unique("dep");
-    let spawn = || {
-        let args = [
-            "--address",
-            shared_server(),
-            "--task-queue",
-            &queue,
-            "--deployment-name",
-            &deployment,
-        ];
-        spawn_host(&args, &[], folder.path(), std::process::Stdio::null())
-    };
+    common::precompile(folder.path()).await;
+    let spawn = || spawn_host_on(&queue, &deployment, folder.path());
     let (mut first, addr) = spawn();
     common::wait_ready(addr).await;
     let mut handles = Vec::new();
     for workflow_type in TYPES {
-        let handle = start(
-            &queue,
-            &unique("half-done"),
-            workflow_type,
-            request(ORDER, None),
-        )
-        .await;
-        awaiting_approval(&handle).await;
+        let id = unique("half-done");
+        let handle = awaiting_approval(&queue, &id, workflow_type, request(ORDER, None)).await;
         handles.push((workflow_type, handle));
     }
     let (_, metrics) = http_get(addr, "/metrics").await;
@@ -245,7 +208,7 @@ async fn a_second_host_finishes_the_runs_a_killed_one_left_waiting() {
     let (_second, addr) = spawn();
     common::wait_ready(addr).await;
     for (workflow_type, handle) in &handles {
-        signal(handle, json!({"by": "dana", "note": "ok"})).await;
+        signal(handle, "approve", json!({"by": "dana", "note": "ok"})).await;
         check(workflow_type, outcome(handle).await.expect("fulfilled"));
     }
     let (_, metrics) = http_get(addr, "/metrics").await;

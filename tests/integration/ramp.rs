@@ -36,6 +36,11 @@ async fn ramp_host(promote_after: u64) -> (wasm_worker::RunningHost, String, tem
 /// `/status` entry.
 async fn ramp_a_new_build(addr: SocketAddr, dir: &std::path::Path) -> Value {
     publish(dir, "hello_activity.wasm", &guests::bytes(HELLO_ACTIVITY));
+    ramping(addr).await
+}
+
+/// Waits for a generation to ramp; its `/status` entry.
+pub async fn ramping(addr: SocketAddr) -> Value {
     eventually(Duration::from_secs(60), "a ramping build", || async move {
         generation(addr, "ramping").await
     })
@@ -135,12 +140,7 @@ async fn a_ramping_build_whose_tasks_fail_is_rolled_back() {
         &guests::bytes(HELLO_ACTIVITY),
     );
     std::fs::remove_file(dir.path().join("test_workflows.wasm")).expect("remove");
-    let bad = eventually(
-        Duration::from_secs(60),
-        "the bad build ramping",
-        || async move { generation(addr, "ramping").await },
-    )
-    .await["build_id"]
+    let bad = ramping(addr).await["build_id"]
         .as_str()
         .expect("build id")
         .to_string();

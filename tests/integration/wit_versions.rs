@@ -7,13 +7,12 @@ use crate::common::guests::{self, HELLO_ACTIVITY, VERSIONED_WORKFLOW_V1, VERSION
 use crate::common::workflows::{ByName, client};
 use crate::common::{eventually, http_get, plugin_host_with, shared_server, unique};
 use crate::hot_swap::{pinned_build, publish, swap_in};
-use crate::ramp::generation;
-use crate::wit_workflows::{Handle, history, json_payload, status};
+use crate::ramp::{generation, ramping};
+use crate::wit_workflows::{Handle, history, signal, status};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::time::Duration;
-use temporalio_client::{UntypedSignal, WorkflowGetResultOptions, WorkflowStartOptions};
-use temporalio_common::data_converters::RawValue;
+use temporalio_client::{WorkflowGetResultOptions, WorkflowStartOptions};
 use temporalio_common::protos::temporal::api::enums::v1::EventType;
 use wasm_worker::config::RolloutPolicy;
 
@@ -91,13 +90,7 @@ async fn a_patch_moves_a_running_workflow_to_new_code_and_new_runs_take_the_new_
 
     // The run v1 started finishes on v2, which takes the old path where its history has no
     // marker: no timer where the history has an activity.
-    old.signal(
-        UntypedSignal::<ByName>::new("go"),
-        RawValue::new(vec![json_payload(&json!(null))]),
-        Default::default(),
-    )
-    .await
-    .expect("signal");
+    signal(&old, "go", json!(null)).await;
     assert_eq!(
         result(&old).await,
         json!({"path": "unpatched", "greetings": greetings("ada")})
@@ -159,10 +152,7 @@ async fn a_new_build_of_a_wit_workflow_ramps_then_is_promoted() {
         .expect("build id")
         .to_string();
     publish(dir.path(), FILE, &guests::bytes(VERSIONED_WORKFLOW_V2));
-    let second = eventually(Duration::from_secs(60), "a ramping build", || async move {
-        generation(addr, "ramping").await
-    })
-    .await["build_id"]
+    let second = ramping(addr).await["build_id"]
         .as_str()
         .expect("build id")
         .to_string();

@@ -72,6 +72,18 @@ pub async fn history(client: &temporalio_client::Client, id: &str) -> Vec<Histor
         .expect("history")
 }
 
+/// Sends signal `name` with `argument` (JSON) to the run behind `handle`.
+pub async fn signal(handle: &Handle, name: &str, argument: Value) {
+    handle
+        .signal(
+            UntypedSignal::<ByName>::new(name),
+            RawValue::new(vec![json_payload(&argument)]),
+            Default::default(),
+        )
+        .await
+        .expect("signal");
+}
+
 pub async fn status(handle: &Handle) -> Result<Value, String> {
     query(handle, "status").await
 }
@@ -117,14 +129,7 @@ async fn approved(
         unknown.contains("has no query `nope` (it set results for: status)"),
         "{unknown}"
     );
-    handle
-        .signal(
-            UntypedSignal::<ByName>::new("approve"),
-            RawValue::new(vec![json_payload(&json!("dana"))]),
-            Default::default(),
-        )
-        .await
-        .expect("signal");
+    signal(&handle, "approve", json!("dana")).await;
     let result = handle
         .get_result(WorkflowGetResultOptions::default())
         .await
@@ -139,7 +144,7 @@ async fn approved(
 
 /// Starts `workflow_type` with `input` as workflow `id` and waits until its query `status`
 /// says it awaits approval.
-async fn awaiting_approval(
+pub async fn awaiting_approval(
     queue: &str,
     id: &str,
     workflow_type: &'static str,
@@ -681,28 +686,15 @@ pub async fn takeover(
     input: Value,
     check: fn(&Value),
 ) {
-    use crate::common::{self, spawn_host};
+    use crate::common::{self, spawn_host_on};
     let plugins = tempfile::tempdir().expect("tempdir");
     for (name, bytes) in files {
         std::fs::write(plugins.path().join(name), bytes).expect("write");
     }
     let queue = unique("wit-takeover");
     let deployment = unique("dep");
-    let spawn = || {
-        spawn_host(
-            &[
-                "--address",
-                shared_server(),
-                "--task-queue",
-                &queue,
-                "--deployment-name",
-                &deployment,
-            ],
-            &[],
-            plugins.path(),
-            std::process::Stdio::null(),
-        )
-    };
+    common::precompile(plugins.path()).await;
+    let spawn = || spawn_host_on(&queue, &deployment, plugins.path());
     let (mut first, addr) = spawn();
     common::wait_ready(addr).await;
 
@@ -733,14 +725,7 @@ pub async fn takeover(
 
     let (_second, addr) = spawn();
     common::wait_ready(addr).await;
-    handle
-        .signal(
-            UntypedSignal::<ByName>::new("approve"),
-            RawValue::new(vec![json_payload(&json!("dana"))]),
-            Default::default(),
-        )
-        .await
-        .expect("signal");
+    signal(&handle, "approve", json!("dana")).await;
     let result = handle
         .get_result(WorkflowGetResultOptions::default())
         .await
@@ -799,14 +784,7 @@ async fn the_manifest_bounds_cached_runs_and_sets_activity_defaults() {
     );
     assert!(evictions(&metrics) >= 1, "{metrics}");
     for handle in &handles {
-        handle
-            .signal(
-                UntypedSignal::<ByName>::new("approve"),
-                RawValue::new(vec![json_payload(&json!("dana"))]),
-                Default::default(),
-            )
-            .await
-            .expect("signal");
+        signal(handle, "approve", json!("dana")).await;
     }
     for handle in &handles {
         let result = handle

@@ -151,6 +151,52 @@ pub fn spawn_host(
     )
 }
 
+/// The compile cache of the hosts [`spawn_host_on`] starts, shared by the whole suite.
+fn spawned_host_cache() -> PathBuf {
+    std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("spawned-host-compile-cache")
+}
+
+/// Compiles `plugins` into the cache of [`spawn_host_on`]'s hosts (`wasm-worker check`), so
+/// that a host started next is ready in seconds: a takeover test is about the takeover, and a
+/// host compiling four interpreter plugins on 2 busy cores takes longer than [`wait_ready`]
+/// waits.
+pub async fn precompile(plugins: &std::path::Path) {
+    let out = tokio::process::Command::new(host_binary())
+        .arg("check")
+        .arg(plugins)
+        .arg("--compile-cache")
+        .arg(spawned_host_cache())
+        .env_clear()
+        .output()
+        .await
+        .expect("running wasm-worker check");
+    assert!(out.status.success(), "check {}: {out:?}", plugins.display());
+}
+
+/// [`spawn_host`] on the shared dev server polling `queue` as deployment `deployment`, output
+/// discarded: a second call is another host process of the same deployment (a takeover).
+/// These hosts share one compile cache for the whole suite, as hosts redeployed on one
+/// machine do (the clean environment has no `HOME`, so no default cache).
+pub fn spawn_host_on(
+    queue: &str,
+    deployment: &str,
+    plugins: &std::path::Path,
+) -> (tokio::process::Child, std::net::SocketAddr) {
+    let cache = spawned_host_cache();
+    let cache = cache.to_string_lossy();
+    let args = [
+        "--address",
+        shared_server(),
+        "--task-queue",
+        queue,
+        "--deployment-name",
+        deployment,
+        "--compile-cache",
+        &cache,
+    ];
+    spawn_host(&args, &[], plugins, std::process::Stdio::null())
+}
+
 /// [`spawn_host`] with at most `nofile` file descriptors (soft and hard limit).
 pub fn spawn_host_with_fd_limit(
     nofile: u32,
