@@ -279,26 +279,6 @@ mod takeover {
     use temporalio_client::{WorkflowGetResultOptions, WorkflowStartOptions};
     use test_workflows::SignalQueryWorkflow;
 
-    fn spawn(
-        plugins: &std::path::Path,
-        queue: &str,
-        deployment: &str,
-    ) -> (tokio::process::Child, std::net::SocketAddr) {
-        common::spawn_host(
-            &[
-                "--address",
-                shared_server(),
-                "--task-queue",
-                queue,
-                "--deployment-name",
-                deployment,
-            ],
-            &[],
-            plugins,
-            std::process::Stdio::null(),
-        )
-    }
-
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_second_host_finishes_a_run_the_first_left_half_done() {
         let plugins = tempfile::tempdir().expect("tempdir");
@@ -309,7 +289,7 @@ mod takeover {
         .expect("write");
         let queue = unique("takeover");
         let deployment = unique("dep");
-        let (mut first, addr) = spawn(plugins.path(), &queue, &deployment);
+        let (mut first, addr) = common::spawn_host_on(&queue, &deployment, plugins.path());
         common::wait_ready(addr).await;
 
         let client = client(shared_server()).await;
@@ -344,7 +324,7 @@ mod takeover {
         );
         first.kill().await.expect("kill -9 the first host");
 
-        let (_second, addr) = spawn(plugins.path(), &queue, &deployment);
+        let (_second, addr) = common::spawn_host_on(&queue, &deployment, plugins.path());
         common::wait_ready(addr).await;
         handle
             .signal(
